@@ -1,0 +1,307 @@
+//! A connected client: its socket, query buffer and parser state, reply buffer, and the per
+//! connection state commands read and change (selected db, protocol, name, flags, MULTI queue,
+//! subscriptions). Clients live in the server's slab, keyed by their mio token; `id` is the
+//! monotonically increasing CLIENT ID.
+
+use std::collections::HashSet;
+use std::io::{self, Read, Write};
+
+use bytes::{Bytes, BytesMut};
+use mio::net::{TcpStream, UnixStream};
+
+use crate::resp::parse::ParseState;
+use crate::resp::reply::ReplyBuf;
+
+/// A client socket: TCP or unix domain.
+#[derive(Debug)]
+pub enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Conn {
+    /// The mio source to (re)register.
+    pub fn source(&mut self) -> &mut dyn mio::event::Source {
+        match self {
+            Conn::Tcp(s) => s,
+            Conn::Unix(s) => s,
+        }
+    }
+
+    /// The raw file descriptor (CLIENT LIST `fd=`).
+    pub fn fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        match self {
+            Conn::Tcp(s) => s.as_raw_fd(),
+            Conn::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.read(buf),
+            Conn::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write(buf),
+            Conn::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// CLIENT REPLY mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    SkipNext,
+    /// The current command's reply is being skipped.
+    Skip,
+}
+
+/// Client flags (a subset of Redis's CLIENT_* that we track), shown in CLIENT LIST `flags=`.
+pub mod flags {
+    pub const SLAVE: u32 = 1 << 0;
+    pub const MONITOR: u32 = 1 << 1;
+    pub const MASTER: u32 = 1 << 2;
+    pub const MULTI: u32 = 1 << 3;
+    pub const BLOCKED: u32 = 1 << 4;
+    pub const DIRTY_CAS: u32 = 1 << 5;
+    pub const CLOSE_AFTER_REPLY: u32 = 1 << 6;
+    pub const UNBLOCKED: u32 = 1 << 7;
+    pub const CLOSE_ASAP: u32 = 1 << 8;
+    pub const UNIX_SOCKET: u32 = 1 << 9;
+    pub const READONLY: u32 = 1 << 10;
+    pub const NO_EVICT: u32 = 1 << 11;
+    pub const DIRTY_EXEC: u32 = 1 << 12;
+    pub const PROTOCOL_ERROR: u32 = 1 << 13;
+    pub const PUBSUB: u32 = 1 << 14;
+    pub const TRACKING: u32 = 1 << 15;
+    pub const NO_TOUCH: u32 = 1 << 16;
+}
+
+/// The type of a client for CLIENT LIST TYPE / KILL TYPE and output buffer limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientType {
+    Normal,
+    Replica,
+    PubSub,
+    Master,
+}
+
+impl ClientType {
+    /// Parse a CLIENT ... TYPE argument.
+    pub fn parse(s: &[u8]) -> Option<ClientType> {
+        let s = s.to_ascii_lowercase();
+        Some(match &s[..] {
+            b"normal" => ClientType::Normal,
+            b"slave" | b"replica" => ClientType::Replica,
+            b"pubsub" => ClientType::PubSub,
+            b"master" => ClientType::Master,
+            _ => return None,
+        })
+    }
+}
+
+/// A queued MULTI command.
+#[derive(Debug)]
+pub struct QueuedCommand {
+    pub argv: Vec<Bytes>,
+}
+
+/// One connection's state.
+#[derive(Debug)]
+pub struct Client {
+    pub id: u64,
+    /// Slab key (mio token) of this client.
+    pub key: usize,
+    pub conn: Option<Conn>,
+    /// Peer address as `ip:port` (or `path:0` for unix sockets).
+    pub addr: String,
+    /// Local address as `ip:port`.
+    pub laddr: String,
+    pub querybuf: BytesMut,
+    /// Peak query buffer size since the last cron check (for the greedy-buffer shrink).
+    pub querybuf_peak: usize,
+    pub parse: ParseState,
+    /// The arguments of the command being parsed or executed.
+    pub argv: Vec<Bytes>,
+    pub reply: ReplyBuf,
+    pub reply_mode: ReplyMode,
+    pub db: usize,
+    pub name: Option<Bytes>,
+    pub flags: u32,
+    pub authenticated: bool,
+    pub user: String,
+    /// Unix time (seconds) the client connected.
+    pub ctime: i64,
+    /// Unix time (ms) of the last interaction.
+    pub last_interaction_ms: i64,
+    /// Table id of the last command executed (`cmd=` in CLIENT LIST).
+    pub last_cmd: Option<usize>,
+    pub multi_queue: Vec<QueuedCommand>,
+    pub multi_argv_bytes: usize,
+    pub watched: Vec<(usize, Bytes)>,
+    pub channels: HashSet<Bytes>,
+    pub patterns: Vec<Bytes>,
+    pub shard_channels: HashSet<Bytes>,
+    /// Interested in WRITABLE events (a reply did not fit in the socket).
+    pub write_registered: bool,
+    /// Waiting in the server's pending-writes list.
+    pub pending_write: bool,
+    /// Queued attribute request from DEBUG PROTOCOL attrib etc. (RESP3 extras).
+    pub no_evict: bool,
+    /// Number of commands processed on this connection.
+    pub commands_processed: u64,
+}
+
+impl Client {
+    /// A client for a freshly accepted connection.
+    pub fn new(id: u64, conn: Option<Conn>, addr: String, laddr: String, now_ms: i64) -> Client {
+        Client {
+            id,
+            key: usize::MAX,
+            conn,
+            addr,
+            laddr,
+            querybuf: BytesMut::new(),
+            querybuf_peak: 0,
+            parse: ParseState::default(),
+            argv: Vec::new(),
+            reply: ReplyBuf::default(),
+            reply_mode: ReplyMode::On,
+            db: 0,
+            name: None,
+            flags: 0,
+            authenticated: false,
+            user: "default".to_string(),
+            ctime: now_ms / 1000,
+            last_interaction_ms: now_ms,
+            last_cmd: None,
+            multi_queue: Vec::new(),
+            multi_argv_bytes: 0,
+            watched: Vec::new(),
+            channels: HashSet::new(),
+            patterns: Vec::new(),
+            shard_channels: HashSet::new(),
+            write_registered: false,
+            pending_write: false,
+            no_evict: false,
+            commands_processed: 0,
+        }
+    }
+
+    #[inline]
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// The client's type for output limits and filters.
+    pub fn client_type(&self) -> ClientType {
+        if self.has(flags::MASTER) {
+            ClientType::Master
+        } else if self.has(flags::SLAVE) && !self.has(flags::MONITOR) {
+            ClientType::Replica
+        } else if self.has(flags::PUBSUB) {
+            ClientType::PubSub
+        } else {
+            ClientType::Normal
+        }
+    }
+
+    /// Number of Pub/Sub subscriptions of every kind.
+    pub fn subscription_count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+
+    /// Memory attributed to the client's buffers (approximation of Redis's getClientMemoryUsage).
+    pub fn memory_usage(&self) -> (usize, usize) {
+        let obuf = self.reply.memory();
+        let argv: usize = self.argv.iter().map(|a| a.len()).sum();
+        let total = obuf
+            + self.querybuf.capacity()
+            + argv
+            + self.multi_argv_bytes
+            + std::mem::size_of::<Client>();
+        (obuf, total)
+    }
+
+    /// CLIENT LIST / CLIENT INFO line for this client (without the trailing newline).
+    pub fn info_string(&self, now_ms: i64, cmd_name: &str, out: &mut String) {
+        use std::fmt::Write as _;
+        let mut fl = String::new();
+        if self.has(flags::SLAVE) {
+            fl.push(if self.has(flags::MONITOR) { 'O' } else { 'S' });
+        }
+        for (f, c) in [
+            (flags::MASTER, 'M'),
+            (flags::PUBSUB, 'P'),
+            (flags::MULTI, 'x'),
+            (flags::BLOCKED, 'b'),
+            (flags::TRACKING, 't'),
+            (flags::DIRTY_CAS, 'd'),
+            (flags::CLOSE_AFTER_REPLY, 'c'),
+            (flags::UNBLOCKED, 'u'),
+            (flags::CLOSE_ASAP, 'A'),
+            (flags::UNIX_SOCKET, 'U'),
+            (flags::READONLY, 'r'),
+            (flags::NO_EVICT, 'e'),
+        ] {
+            if self.has(f) {
+                fl.push(c);
+            }
+        }
+        if fl.is_empty() {
+            fl.push('N');
+        }
+        let events = match (self.conn.is_some(), self.write_registered) {
+            (false, _) => "",
+            (true, false) => "r",
+            (true, true) => "rw",
+        };
+        let (obufmem, total) = self.memory_usage();
+        let now = now_ms / 1000;
+        let _ = write!(
+            out,
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.conn.as_ref().map(|c| c.fd()).unwrap_or(-1),
+            self.name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
+            now - self.ctime,
+            (now_ms - self.last_interaction_ms) / 1000,
+            fl,
+            self.db,
+            self.channels.len(),
+            self.patterns.len(),
+            self.shard_channels.len(),
+            if self.has(flags::MULTI) { self.multi_queue.len() as i64 } else { -1 },
+            self.querybuf.len(),
+            self.querybuf.capacity() - self.querybuf.len(),
+            self.argv.iter().map(|a| a.len()).sum::<usize>(),
+            self.multi_argv_bytes,
+            self.reply.buf.capacity(),
+            self.reply.buf.len(),
+            self.reply.pending(),
+            0,
+            obufmem,
+            total,
+            events,
+            cmd_name,
+            self.user,
+            self.reply.resp,
+        );
+    }
+}

@@ -1,0 +1,167 @@
+//! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH. Queued commands were already checked for
+//! existence and arity when queued; EXEC runs them back to back with nothing interleaved.
+//! WATCH is optimistic locking: any write to a watched key (signal_modified_key) marks the
+//! watching clients dirty and their EXEC fails with a null reply.
+
+use std::collections::{HashMap, HashSet};
+
+use bytes::Bytes;
+
+use crate::client::{flags as cf, Client, QueuedCommand};
+use crate::command::table::Lookup;
+use crate::command::{acl, flags::*, keyflags, CmdError, CmdResult, CommandSpec, Ctx, Group, KeySpec};
+use crate::server::Server;
+
+/// Which clients watch which keys, by (db, key).
+#[derive(Debug, Default)]
+pub struct Watches {
+    pub keys: HashMap<(usize, Bytes), Vec<usize>>,
+    /// Clients (by slab key) whose watched keys were touched.
+    pub dirty: HashSet<usize>,
+}
+
+/// Queue a command inside MULTI (reply +QUEUED).
+pub fn queue_command(_srv: &mut Server, c: &mut Client, argv: &[Bytes]) {
+    c.multi_argv_bytes += argv.iter().map(|a| a.len()).sum::<usize>();
+    c.multi_queue.push(QueuedCommand { argv: argv.to_vec() });
+    c.reply.raw(b"+QUEUED\r\n");
+}
+
+/// Mark every client watching `key` in `db` as dirty (Redis's touchWatchedKey).
+pub fn touch_watched_key(srv: &mut Server, db: usize, key: &[u8]) {
+    if srv.watches.keys.is_empty() {
+        return;
+    }
+    if let Some(list) = srv.watches.keys.get(&(db, Bytes::copy_from_slice(key))) {
+        for &k in list {
+            srv.watches.dirty.insert(k);
+        }
+    }
+}
+
+/// Mark every client watching any key of `db` that exists (or `all` keys) as dirty
+/// (FLUSHDB/FLUSHALL/SWAPDB).
+pub fn touch_all_watched_keys_in_db(srv: &mut Server, db: usize) {
+    let touched: Vec<usize> = srv
+        .watches
+        .keys
+        .iter()
+        .filter(|((d, k), _)| *d == db && srv.dbs[db].keys.contains_key(&k[..]))
+        .flat_map(|(_, v)| v.iter().copied())
+        .collect();
+    srv.watches.dirty.extend(touched);
+}
+
+/// Forget every WATCH of a client.
+pub fn unwatch_all(srv: &mut Server, c: &mut Client) {
+    for (db, key) in c.watched.drain(..) {
+        if let Some(list) = srv.watches.keys.get_mut(&(db, key.clone())) {
+            list.retain(|&k| k != c.key);
+            if list.is_empty() {
+                srv.watches.keys.remove(&(db, key));
+            }
+        }
+    }
+    srv.watches.dirty.remove(&c.key);
+}
+
+/// Leave MULTI state, dropping the queue.
+pub fn discard_transaction(_srv: &mut Server, c: &mut Client) {
+    c.multi_queue.clear();
+    c.multi_argv_bytes = 0;
+    c.flags &= !(cf::MULTI | cf::DIRTY_EXEC | cf::DIRTY_CAS);
+}
+
+fn multi(ctx: &mut Ctx) -> CmdResult {
+    if ctx.client.has(cf::MULTI) {
+        return Err(CmdError::err("MULTI calls can not be nested"));
+    }
+    ctx.client.flags |= cf::MULTI;
+    ctx.reply().ok();
+    Ok(())
+}
+
+fn discard(ctx: &mut Ctx) -> CmdResult {
+    if !ctx.client.has(cf::MULTI) {
+        return Err(CmdError::err("DISCARD without MULTI"));
+    }
+    discard_transaction(ctx.srv, ctx.client);
+    unwatch_all(ctx.srv, ctx.client);
+    ctx.reply().ok();
+    Ok(())
+}
+
+fn exec(ctx: &mut Ctx) -> CmdResult {
+    if !ctx.client.has(cf::MULTI) {
+        return Err(CmdError::err("EXEC without MULTI"));
+    }
+    let srv = &mut *ctx.srv;
+    let c = &mut *ctx.client;
+    // A watched key that expired since WATCH counts as modified.
+    let mut expired_watch = false;
+    for (db, key) in &c.watched {
+        if srv.dbs[*db].is_expired(key, srv.now_ms) {
+            expired_watch = true;
+        }
+    }
+    if c.has(cf::DIRTY_EXEC) {
+        discard_transaction(srv, c);
+        unwatch_all(srv, c);
+        return Err(CmdError::Static("EXECABORT Transaction discarded because of previous errors."));
+    }
+    if srv.watches.dirty.contains(&c.key) || expired_watch {
+        discard_transaction(srv, c);
+        unwatch_all(srv, c);
+        c.reply.null_array();
+        return Ok(());
+    }
+    unwatch_all(srv, c);
+    let queue = std::mem::take(&mut c.multi_queue);
+    c.multi_argv_bytes = 0;
+    c.flags &= !cf::MULTI;
+    c.reply.array_len(queue.len());
+    srv.in_exec = true;
+    for q in &queue {
+        match srv.commands.lookup(&q.argv) {
+            Lookup::Found(id) => srv.call(c, id, &q.argv),
+            _ => c.reply.error_line(b"ERR unknown command"),
+        }
+    }
+    srv.in_exec = false;
+    discard_transaction(srv, c);
+    Ok(())
+}
+
+fn watch(ctx: &mut Ctx) -> CmdResult {
+    if ctx.client.has(cf::MULTI) {
+        return Err(CmdError::err("WATCH inside MULTI is not allowed"));
+    }
+    let db = ctx.client.db;
+    for key in &ctx.argv[1..] {
+        if ctx.client.watched.iter().any(|(d, k)| *d == db && k == key) {
+            continue;
+        }
+        ctx.client.watched.push((db, key.clone()));
+        ctx.srv.watches.keys.entry((db, key.clone())).or_default().push(ctx.client.key);
+    }
+    ctx.reply().ok();
+    Ok(())
+}
+
+fn unwatch(ctx: &mut Ctx) -> CmdResult {
+    unwatch_all(ctx.srv, ctx.client);
+    ctx.reply().ok();
+    Ok(())
+}
+
+const TX: u64 = acl::TRANSACTION;
+const WATCH_KEYS: &[KeySpec] = &[KeySpec::range(1, -1, 1, keyflags::RO)];
+
+/// Transaction commands.
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("multi", 1, multi).flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY).acl(TX).group(Group::Transactions).since("1.2.0").doc("Starts a transaction.", "O(1)"),
+    CommandSpec::new("exec", 1, exec).flags(NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG).acl(TX).group(Group::Transactions).since("1.2.0").doc("Executes all commands in a transaction.", "Depends on commands in the transaction"),
+    CommandSpec::new("discard", 1, discard).flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY).acl(TX).group(Group::Transactions).since("2.0.0").doc("Discards a transaction.", "O(N), when N is the number of queued commands"),
+    CommandSpec::new("watch", -2, watch).flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY).acl(TX).keys(WATCH_KEYS).group(Group::Transactions).since("2.2.0").doc("Monitors changes to keys to determine the execution of a transaction.", "O(1) for every key.").syntax("key:key..."),
+    CommandSpec::new("unwatch", 1, unwatch).flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY).acl(TX).group(Group::Transactions).since("2.2.0").doc("Forgets about watched keys of a transaction.", "O(1)"),
+];

@@ -1,0 +1,380 @@
+//! String commands (Redis's t_string.c): SET and its variants, GET, GETSET, GETDEL, MGET,
+//! MSET, MSETNX, INCR/DECR family, APPEND, STRLEN.
+
+use bytes::Bytes;
+
+use crate::command::args::{is, parse_i64};
+use crate::command::{acl, errors, flags::*, keyflags as kf, CmdError, CmdResult, CommandSpec, Ctx, Group, KeySpec};
+use crate::db::notify;
+use crate::types::object::{RString, Value};
+
+/// Reply with a string value as a bulk.
+fn reply_string(r: &mut crate::resp::reply::ReplyBuf, s: &RString) {
+    match s {
+        RString::Int(n) => r.bulk_i64(*n),
+        RString::Emb(b) => r.bulk(b),
+        RString::Raw(v) => r.bulk(v),
+    }
+}
+
+fn get(ctx: &mut Ctx) -> CmdResult {
+    let key = ctx.arg(1);
+    match ctx.read_string(key)? {
+        (Some(s), r) => reply_string(r, s),
+        (None, r) => r.null(),
+    }
+    Ok(())
+}
+
+/// SET's parsed options.
+#[derive(Default)]
+struct SetOpts {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    expire_ms: Option<i64>,
+}
+
+/// Parse SET options from argument `start` (Redis's parseExtendedStringArgumentsOrReply).
+fn parse_set_opts(ctx: &Ctx, start: usize) -> Result<SetOpts, CmdError> {
+    let mut o = SetOpts::default();
+    let mut i = start;
+    let argv = ctx.argv;
+    let mut unit: Option<(&str, bool /*abs*/, bool /*ms*/)> = None;
+    let mut expire_arg: &[u8] = b"";
+    while i < argv.len() {
+        let a = &argv[i];
+        let next = argv.get(i + 1);
+        if is(a, "nx") && !o.xx {
+            o.nx = true;
+        } else if is(a, "xx") && !o.nx {
+            o.xx = true;
+        } else if is(a, "get") {
+            o.get = true;
+        } else if is(a, "keepttl") && unit.is_none() {
+            o.keepttl = true;
+        } else if (is(a, "ex") || is(a, "px") || is(a, "exat") || is(a, "pxat")) && !o.keepttl && unit.is_none() && next.is_some() {
+            let ms = is(a, "px") || is(a, "pxat");
+            let abs = is(a, "exat") || is(a, "pxat");
+            unit = Some(("", abs, ms));
+            expire_arg = next.map(|b| &b[..]).unwrap_or(b"");
+            i += 1;
+        } else {
+            return Err(errors::SYNTAX);
+        }
+        i += 1;
+    }
+    if let Some((_, abs, ms)) = unit {
+        let name = ctx.cmd.name;
+        let v = parse_i64(expire_arg)?;
+        if v <= 0 {
+            return Err(CmdError::err(format!("invalid expire time in '{}' command", name)));
+        }
+        let mut when = if ms { Some(v) } else { v.checked_mul(1000) };
+        if !abs {
+            when = when.and_then(|w| w.checked_add(ctx.now_ms()));
+        }
+        o.expire_ms = Some(when.ok_or_else(|| CmdError::err(format!("invalid expire time in '{}' command", name)))?);
+    }
+    Ok(o)
+}
+
+/// The core of SET/SETNX/SETEX/PSETEX (Redis's setGenericCommand).
+fn set_generic(ctx: &mut Ctx, key: &[u8], val: &[u8], o: &SetOpts) -> Result<bool, CmdError> {
+    if o.get {
+        match ctx.read_string(key)? {
+            (Some(s), r) => reply_string(r, s),
+            (None, r) => r.null(),
+        }
+    }
+    let exists = ctx.exists(key);
+    if (o.nx && exists) || (o.xx && !exists) {
+        if !o.get {
+            ctx.reply().null();
+        }
+        return Ok(false);
+    }
+    ctx.set_key(key, Value::Str(RString::from_bytes(val)), o.keepttl);
+    ctx.dirty(1);
+    if let Some(when) = o.expire_ms {
+        let db = ctx.client.db;
+        ctx.srv.dbs[db].set_expire(key, when);
+    }
+    ctx.notify(notify::STRING, "set", key);
+    if let Some(when) = o.expire_ms {
+        ctx.notify(notify::GENERIC, "expire", key);
+        // Relative expiry propagates as an absolute PXAT.
+        let mut argv = vec![Bytes::from_static(b"SET"), ctx.argv[1].clone(), ctx.argv[2].clone(), Bytes::from_static(b"PXAT"), Bytes::from(when.to_string())];
+        if o.get {
+            argv.push(Bytes::from_static(b"GET"));
+        }
+        if o.nx {
+            argv.push(Bytes::from_static(b"NX"));
+        }
+        if o.xx {
+            argv.push(Bytes::from_static(b"XX"));
+        }
+        ctx.propagate_as(argv);
+    }
+    if !o.get {
+        ctx.reply().ok();
+    }
+    Ok(true)
+}
+
+fn set(ctx: &mut Ctx) -> CmdResult {
+    let o = parse_set_opts(ctx, 3)?;
+    let (k, v) = (ctx.arg(1), ctx.arg(2));
+    set_generic(ctx, k, v, &o)?;
+    Ok(())
+}
+
+fn setnx(ctx: &mut Ctx) -> CmdResult {
+    let (k, v) = (ctx.arg(1), ctx.arg(2));
+    if ctx.exists(k) {
+        ctx.reply().int(0);
+        return Ok(());
+    }
+    ctx.set_key(k, Value::Str(RString::from_bytes(v)), false);
+    ctx.dirty(1);
+    ctx.notify(notify::STRING, "set", k);
+    ctx.reply().int(1);
+    Ok(())
+}
+
+fn setex_generic(ctx: &mut Ctx, ms: bool) -> CmdResult {
+    let (k, v) = (ctx.arg(1), ctx.arg(3));
+    let t = parse_i64(ctx.arg(2))?;
+    let name = ctx.cmd.name;
+    let bad = || CmdError::err(format!("invalid expire time in '{}' command", name));
+    if t <= 0 {
+        return Err(bad());
+    }
+    let rel = if ms { Some(t) } else { t.checked_mul(1000) };
+    let when = rel.and_then(|r| r.checked_add(ctx.now_ms())).ok_or_else(bad)?;
+    ctx.set_key(k, Value::Str(RString::from_bytes(v)), false);
+    let db = ctx.client.db;
+    ctx.srv.dbs[db].set_expire(k, when);
+    ctx.dirty(1);
+    ctx.notify(notify::STRING, "set", k);
+    ctx.notify(notify::GENERIC, "expire", k);
+    ctx.propagate_as(vec![Bytes::from_static(b"SET"), ctx.argv[1].clone(), ctx.argv[3].clone(), Bytes::from_static(b"PXAT"), Bytes::from(when.to_string())]);
+    ctx.reply().ok();
+    Ok(())
+}
+
+fn setex(ctx: &mut Ctx) -> CmdResult {
+    setex_generic(ctx, false)
+}
+
+fn psetex(ctx: &mut Ctx) -> CmdResult {
+    setex_generic(ctx, true)
+}
+
+fn getset(ctx: &mut Ctx) -> CmdResult {
+    let (k, v) = (ctx.arg(1), ctx.arg(2));
+    match ctx.read_string(k)? {
+        (Some(s), r) => reply_string(r, s),
+        (None, r) => r.null(),
+    }
+    ctx.set_key(k, Value::Str(RString::from_bytes(v)), false);
+    ctx.dirty(1);
+    ctx.notify(notify::STRING, "set", k);
+    Ok(())
+}
+
+fn getdel(ctx: &mut Ctx) -> CmdResult {
+    let k = ctx.arg(1);
+    let found = match ctx.read_string(k)? {
+        (Some(s), r) => {
+            reply_string(r, s);
+            true
+        }
+        (None, r) => {
+            r.null();
+            false
+        }
+    };
+    if found {
+        ctx.delete_key(k);
+        ctx.notify(notify::GENERIC, "del", k);
+        ctx.dirty(1);
+    }
+    Ok(())
+}
+
+fn mget(ctx: &mut Ctx) -> CmdResult {
+    let n = ctx.argv.len() - 1;
+    ctx.reply().array_len(n);
+    for i in 1..ctx.argv.len() {
+        let k = ctx.arg(i);
+        match ctx.read(k) {
+            (Some(crate::types::object::RObj { value: Value::Str(s), .. }), r) => reply_string(r, s),
+            #[allow(unreachable_patterns)]
+            (_, r) => r.null(),
+        }
+    }
+    Ok(())
+}
+
+fn mset_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
+    if ctx.argv.len() % 2 == 0 {
+        return Err(CmdError::err(format!("wrong number of arguments for '{}' command", ctx.cmd.name)));
+    }
+    if nx {
+        for i in (1..ctx.argv.len()).step_by(2) {
+            let k = ctx.arg(i);
+            if ctx.exists(k) {
+                ctx.reply().int(0);
+                return Ok(());
+            }
+        }
+    }
+    for i in (1..ctx.argv.len()).step_by(2) {
+        let (k, v) = (ctx.arg(i), ctx.arg(i + 1));
+        ctx.set_key(k, Value::Str(RString::from_bytes(v)), false);
+        ctx.notify(notify::STRING, "set", k);
+    }
+    ctx.dirty(((ctx.argv.len() - 1) / 2) as u64);
+    if nx {
+        ctx.reply().int(1);
+    } else {
+        ctx.reply().ok();
+    }
+    Ok(())
+}
+
+fn mset(ctx: &mut Ctx) -> CmdResult {
+    mset_generic(ctx, false)
+}
+
+fn msetnx(ctx: &mut Ctx) -> CmdResult {
+    mset_generic(ctx, true)
+}
+
+/// INCR/DECR/INCRBY/DECRBY (Redis's incrDecrCommand).
+fn incr_decr(ctx: &mut Ctx, by: i64) -> CmdResult {
+    let k = ctx.arg(1);
+    let cur = match ctx.write(k) {
+        None => 0,
+        Some(o) => match &o.value {
+            Value::Str(s) => s.as_i64().ok_or(errors::NOT_INTEGER)?,
+            #[allow(unreachable_patterns)]
+            _ => return Err(errors::WRONGTYPE),
+        },
+    };
+    let new = cur.checked_add(by).ok_or(errors::OVERFLOW)?;
+    match ctx.write(k) {
+        Some(o) => {
+            o.value = Value::Str(RString::Int(new));
+            ctx.signal_modified(k);
+        }
+        None => ctx.set_key(k, Value::Str(RString::Int(new)), false),
+    }
+    ctx.dirty(1);
+    ctx.notify(notify::STRING, "incrby", k);
+    ctx.reply().int(new);
+    Ok(())
+}
+
+fn incr(ctx: &mut Ctx) -> CmdResult {
+    incr_decr(ctx, 1)
+}
+fn decr(ctx: &mut Ctx) -> CmdResult {
+    incr_decr(ctx, -1)
+}
+fn incrby(ctx: &mut Ctx) -> CmdResult {
+    let by = parse_i64(ctx.arg(2))?;
+    incr_decr(ctx, by)
+}
+fn decrby(ctx: &mut Ctx) -> CmdResult {
+    let by = parse_i64(ctx.arg(2))?;
+    if by == i64::MIN {
+        return Err(CmdError::err("decrement would overflow"));
+    }
+    incr_decr(ctx, -by)
+}
+
+/// Refuse strings past `proto-max-bulk-len` (Redis's checkStringLength).
+fn check_string_length(ctx: &Ctx, size: u64) -> Result<(), CmdError> {
+    if size > ctx.srv.config.proto_max_bulk_len {
+        return Err(CmdError::err("string exceeds maximum allowed size (proto-max-bulk-len)"));
+    }
+    Ok(())
+}
+
+fn append(ctx: &mut Ctx) -> CmdResult {
+    let (k, v) = (ctx.arg(1), ctx.arg(2));
+    let cur_len = match ctx.write(k) {
+        None => None,
+        Some(o) => match &o.value {
+            Value::Str(s) => Some(s.len()),
+            #[allow(unreachable_patterns)]
+            _ => return Err(errors::WRONGTYPE),
+        },
+    };
+    let total = match cur_len {
+        None => {
+            ctx.set_key(k, Value::Str(RString::from_bytes_no_int(v)), false);
+            v.len()
+        }
+        Some(len) => {
+            check_string_length(ctx, (len + v.len()) as u64)?;
+            let Some(o) = ctx.write(k) else { unreachable!("checked above") };
+            let Value::Str(s) = &mut o.value;
+            let buf = s.make_raw();
+            buf.extend_from_slice(v);
+            let n = buf.len();
+            ctx.signal_modified(k);
+            n
+        }
+    };
+    ctx.dirty(1);
+    ctx.notify(notify::STRING, "append", k);
+    ctx.reply().int(total as i64);
+    Ok(())
+}
+
+fn strlen(ctx: &mut Ctx) -> CmdResult {
+    let k = ctx.arg(1);
+    match ctx.read_string(k)? {
+        (Some(s), r) => r.int(s.len() as i64),
+        (None, r) => r.int(0),
+    }
+    Ok(())
+}
+
+const S: u64 = acl::STRING;
+const RO_ACCESS: &[KeySpec] = &[KeySpec::one(1, kf::RO | kf::ACCESS)];
+const OW_UPDATE: &[KeySpec] = &[KeySpec::one(1, kf::RW | kf::ACCESS | kf::UPDATE | kf::VARIABLE_FLAGS)];
+const OW_ONLY: &[KeySpec] = &[KeySpec::one(1, kf::OW | kf::UPDATE)];
+const RW_ACCESS_UPDATE: &[KeySpec] = &[KeySpec::one(1, kf::RW | kf::ACCESS | kf::UPDATE)];
+const RW_INSERT: &[KeySpec] = &[KeySpec::one(1, kf::RW | kf::INSERT)];
+const RW_ACCESS_DELETE: &[KeySpec] = &[KeySpec::one(1, kf::RW | kf::ACCESS | kf::DELETE)];
+const RO_MULTI: &[KeySpec] = &[KeySpec::range(1, -1, 1, kf::RO | kf::ACCESS)];
+const OW_PAIRS: &[KeySpec] = &[KeySpec::range(1, -1, 2, kf::OW | kf::UPDATE)];
+const OW_PAIRS_INSERT: &[KeySpec] = &[KeySpec::range(1, -1, 2, kf::OW | kf::INSERT)];
+
+/// String commands.
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("get", 2, get).flags(READONLY | FAST).acl(S).keys(RO_ACCESS).group(Group::String).doc("Returns the string value of a key.", "O(1)").syntax("key:key"),
+    CommandSpec::new("set", -3, set).flags(WRITE | DENYOOM).acl(S).keys(OW_UPDATE).group(Group::String).doc("Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "O(1)").syntax("key:key value:string [condition=NX|XX] [GET] [expiration=[EX seconds:integer|PX milliseconds:integer|EXAT unix-time-seconds:unix-time|PXAT unix-time-milliseconds:unix-time|KEEPTTL]]"),
+    CommandSpec::new("setnx", 3, setnx).flags(WRITE | DENYOOM | FAST).acl(S).keys(OW_INSERT_KEY).group(Group::String).doc("Set the string value of a key only when the key doesn't exist.", "O(1)").syntax("key:key value:string"),
+    CommandSpec::new("setex", 4, setex).flags(WRITE | DENYOOM).acl(S).keys(OW_ONLY).group(Group::String).since("2.0.0").doc("Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "O(1)").syntax("key:key seconds:integer value:string"),
+    CommandSpec::new("psetex", 4, psetex).flags(WRITE | DENYOOM).acl(S).keys(OW_ONLY).group(Group::String).since("2.6.0").doc("Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "O(1)").syntax("key:key milliseconds:integer value:string"),
+    CommandSpec::new("getset", 3, getset).flags(WRITE | DENYOOM | FAST).acl(S).keys(RW_ACCESS_UPDATE).group(Group::String).doc("Returns the previous string value of a key after setting it to a new value.", "O(1)").syntax("key:key value:string"),
+    CommandSpec::new("getdel", 2, getdel).flags(WRITE | FAST).acl(S).keys(RW_ACCESS_DELETE).group(Group::String).since("6.2.0").doc("Returns the string value of a key after deleting the key.", "O(1)").syntax("key:key"),
+    CommandSpec::new("mget", -2, mget).flags(READONLY | FAST).acl(S).keys(RO_MULTI).group(Group::String).doc("Atomically returns the string values of one or more keys.", "O(N) where N is the number of keys to retrieve.").syntax("key:key...").tips(&["request_policy:multi_shard"]),
+    CommandSpec::new("mset", -3, mset).flags(WRITE | DENYOOM).acl(S).keys(OW_PAIRS).group(Group::String).since("1.0.1").doc("Atomically creates or modifies the string values of one or more keys.", "O(N) where N is the number of keys to set.").syntax("(key:key value:string)...").tips(&["request_policy:multi_shard", "response_policy:all_succeeded"]),
+    CommandSpec::new("msetnx", -3, msetnx).flags(WRITE | DENYOOM).acl(S).keys(OW_PAIRS_INSERT).group(Group::String).since("1.0.1").doc("Atomically modifies the string values of one or more keys only when all keys don't exist.", "O(N) where N is the number of keys to set.").syntax("(key:key value:string)...").tips(&["request_policy:multi_shard", "response_policy:agg_min"]),
+    CommandSpec::new("incr", 2, incr).flags(WRITE | DENYOOM | FAST).acl(S).keys(RW_ACCESS_UPDATE).group(Group::String).doc("Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)").syntax("key:key"),
+    CommandSpec::new("decr", 2, decr).flags(WRITE | DENYOOM | FAST).acl(S).keys(RW_ACCESS_UPDATE).group(Group::String).doc("Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)").syntax("key:key"),
+    CommandSpec::new("incrby", 3, incrby).flags(WRITE | DENYOOM | FAST).acl(S).keys(RW_ACCESS_UPDATE).group(Group::String).doc("Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)").syntax("key:key increment:integer"),
+    CommandSpec::new("decrby", 3, decrby).flags(WRITE | DENYOOM | FAST).acl(S).keys(RW_ACCESS_UPDATE).group(Group::String).doc("Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "O(1)").syntax("key:key decrement:integer"),
+    CommandSpec::new("append", 3, append).flags(WRITE | DENYOOM | FAST).acl(S).keys(RW_INSERT).group(Group::String).since("2.0.0").doc("Appends a string to the value of a key. Creates the key if it doesn't exist.", "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.").syntax("key:key value:string"),
+    CommandSpec::new("strlen", 2, strlen).flags(READONLY | FAST).acl(S).keys(RO_KEY).group(Group::String).since("2.2.0").doc("Returns the length of a string value.", "O(1)").syntax("key:key"),
+];
+
+const OW_INSERT_KEY: &[KeySpec] = &[KeySpec::one(1, kf::OW | kf::INSERT)];
+const RO_KEY: &[KeySpec] = &[KeySpec::one(1, kf::RO)];

@@ -1,0 +1,243 @@
+//! The keyspace: [`Db`] holds one database's keys and expiry times in two [`dict::Dict`]s, and
+//! the `Ctx` methods here are what commands use to read and write keys with Redis's side
+//! effects: lazy expiry on access, hit/miss statistics, LRU stamps, WATCH invalidation
+//! (signal_modified_key) and keyspace notifications.
+
+pub mod dict;
+pub mod expire;
+pub mod notify;
+
+use crate::command::{errors, CmdError, Ctx};
+use crate::resp::reply::ReplyBuf;
+use crate::server::Server;
+use crate::types::object::{RObj, RString, Value};
+
+use dict::Dict;
+
+/// A key as stored: an owned, exactly sized byte string.
+pub type Sds = Box<[u8]>;
+
+/// One database.
+#[derive(Debug, Default)]
+pub struct Db {
+    pub id: usize,
+    pub keys: Dict<Sds, RObj>,
+    /// Absolute expiry time in ms for keys that have one.
+    pub expires: Dict<Sds, i64>,
+    /// Average TTL estimate maintained by the active expire cycle.
+    pub avg_ttl: i64,
+    /// Where the active expire cycle resumes its scan.
+    pub expires_cursor: u64,
+}
+
+impl Db {
+    /// An empty database number `id`.
+    pub fn new(id: usize) -> Db {
+        Db {
+            id,
+            ..Default::default()
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when the database has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The expiry time of `key` in ms, if it has one.
+    pub fn expire_of(&self, key: &[u8]) -> Option<i64> {
+        if self.expires.is_empty() {
+            return None;
+        }
+        self.expires.get(key).copied()
+    }
+
+    /// Has `key` a TTL that elapsed at `now_ms`?
+    pub fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
+        matches!(self.expire_of(key), Some(t) if t < now_ms)
+    }
+
+    /// Add a key that must not exist.
+    pub fn add(&mut self, key: &[u8], obj: RObj) {
+        self.keys.insert(key.into(), obj);
+    }
+
+    /// Set `key` to `obj`, keeping its TTL only if `keep_ttl`.
+    pub fn set(&mut self, key: &[u8], obj: RObj, keep_ttl: bool) {
+        match self.keys.get_mut(key) {
+            Some(slot) => *slot = obj,
+            None => {
+                self.keys.insert(key.into(), obj);
+            }
+        }
+        if !keep_ttl {
+            self.remove_expire(key);
+        }
+    }
+
+    /// Delete `key` and its TTL. Returns whether it existed.
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        if self.keys.remove(key).is_some() {
+            self.remove_expire(key);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Set an absolute expiry (ms) on an existing key.
+    pub fn set_expire(&mut self, key: &[u8], when_ms: i64) {
+        match self.expires.get_mut(key) {
+            Some(t) => *t = when_ms,
+            None => {
+                self.expires.insert(key.into(), when_ms);
+            }
+        }
+    }
+
+    /// Remove the TTL of `key`. Returns whether it had one.
+    pub fn remove_expire(&mut self, key: &[u8]) -> bool {
+        !self.expires.is_empty() && self.expires.remove(key).is_some()
+    }
+
+    /// Drop every key.
+    pub fn clear(&mut self) -> usize {
+        let n = self.keys.len();
+        self.keys = Dict::new();
+        self.expires = Dict::new();
+        self.avg_ttl = 0;
+        self.expires_cursor = 0;
+        n
+    }
+
+    /// Resize and rehash work from cron (Redis's tryResizeHashTables + incrementallyRehash).
+    pub fn cron_resize(&mut self) {
+        self.keys.shrink_if_needed();
+        self.expires.shrink_if_needed();
+        if self.keys.is_rehashing() {
+            self.keys.rehash_for(std::time::Duration::from_millis(1));
+        } else if self.expires.is_rehashing() {
+            self.expires.rehash_for(std::time::Duration::from_millis(1));
+        }
+    }
+}
+
+impl Server {
+    /// Delete an expired key with every side effect (Redis's deleteExpiredKeyAndPropagate):
+    /// the DEL/UNLINK is propagated, `expired` is notified, stats count it.
+    pub fn delete_expired(&mut self, db: usize, key: &[u8], current: Option<&mut crate::client::Client>) {
+        self.dbs[db].delete(key);
+        self.stats.expired_keys += 1;
+        notify::notify_keyspace_event(self, current, notify::EXPIRED, "expired", key, db);
+        crate::commands::multi::touch_watched_key(self, db, key);
+        let cmd: &'static [u8] = if self.config.lazyfree_lazy_expire { b"UNLINK" } else { b"DEL" };
+        self.propagate(db, vec![bytes::Bytes::from_static(cmd), bytes::Bytes::copy_from_slice(key)]);
+    }
+
+    /// Expire `key` if its TTL elapsed (Redis's expireIfNeeded). Replicas only report it.
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8], current: Option<&mut crate::client::Client>) -> bool {
+        let now = self.cmd_time_ms;
+        if !self.dbs[db].is_expired(key, now) {
+            return false;
+        }
+        if self.is_replica() {
+            return true;
+        }
+        self.delete_expired(db, key, current);
+        true
+    }
+
+    /// True when this server replicates from a master.
+    pub fn is_replica(&self) -> bool {
+        false
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// Expire `key` in the client's db if needed; true when it is (now) logically gone.
+    pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        let db = self.client.db;
+        self.srv.expire_if_needed(db, key, Some(&mut *self.client))
+    }
+
+    /// Look a key up for reading (Redis's lookupKeyRead): lazy expiry, keyspace hit/miss
+    /// statistics, LRU stamp. Returns the object and the reply buffer, borrowed together.
+    pub fn read(&mut self, key: &[u8]) -> (Option<&RObj>, &mut ReplyBuf) {
+        let expired = self.expire_if_needed(key);
+        let db = self.client.db;
+        let lru = self.srv.lruclock;
+        if !expired && self.srv.dbs[db].keys.contains_key(key) {
+            self.srv.stats.keyspace_hits += 1;
+            let o = self.srv.dbs[db].keys.get_mut(key).expect("present");
+            o.lru = lru;
+            return (Some(&*o), &mut self.client.reply);
+        }
+        self.srv.stats.keyspace_misses += 1;
+        notify::notify_keyspace_event(self.srv, Some(&mut *self.client), notify::KEY_MISS, "keymiss", key, db);
+        (None, &mut self.client.reply)
+    }
+
+    /// Look a key up for writing (Redis's lookupKeyWrite): lazy expiry only.
+    pub fn write(&mut self, key: &[u8]) -> Option<&mut RObj> {
+        if self.expire_if_needed(key) {
+            return None;
+        }
+        let db = self.client.db;
+        let lru = self.srv.lruclock;
+        let o = self.srv.dbs[db].keys.get_mut(key)?;
+        o.lru = lru;
+        Some(o)
+    }
+
+    /// Does `key` exist (after lazy expiry)?
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        !self.expire_if_needed(key) && self.srv.dbs[self.client.db].keys.contains_key(key)
+    }
+
+    /// Read a string value; WRONGTYPE for other types.
+    pub fn read_string(&mut self, key: &[u8]) -> Result<(Option<&RString>, &mut ReplyBuf), CmdError> {
+        match self.read(key) {
+            (None, r) => Ok((None, r)),
+            (Some(RObj { value: Value::Str(s), .. }), r) => Ok((Some(s), r)),
+            #[allow(unreachable_patterns)]
+            (Some(_), _) => Err(errors::WRONGTYPE),
+        }
+    }
+
+    /// Set `key` (Redis's setKey): overwrite or add, TTL dropped unless `keep_ttl`, watchers
+    /// signalled.
+    pub fn set_key(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
+        let db = self.client.db;
+        let obj = RObj::new(value, self.srv.lruclock);
+        self.srv.dbs[db].set(key, obj, keep_ttl);
+        self.signal_modified(key);
+    }
+
+    /// Delete `key` in the client's db (after lazy expiry), signalling watchers.
+    pub fn delete_key(&mut self, key: &[u8]) -> bool {
+        self.expire_if_needed(key);
+        let db = self.client.db;
+        let existed = self.srv.dbs[db].delete(key);
+        if existed {
+            self.signal_modified(key);
+        }
+        existed
+    }
+
+    /// Invalidate WATCHes on `key` (Redis's signalModifiedKey).
+    pub fn signal_modified(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        crate::commands::multi::touch_watched_key(self.srv, db, key);
+    }
+
+    /// Fire a keyspace notification for `key` in the client's db.
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        let db = self.client.db;
+        notify::notify_keyspace_event(self.srv, Some(&mut *self.client), class, event, key, db);
+    }
+}

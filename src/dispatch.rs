@@ -1,0 +1,265 @@
+//! From parsed arguments to an executed command: Redis's processInputBuffer, processCommand
+//! (lookup, arity, auth, MULTI queueing, context checks) and call() (execution, statistics,
+//! slowlog, latency, MONITOR feed, propagation).
+
+use bytes::Bytes;
+
+use crate::client::{flags as cf, Client, ReplyMode};
+use crate::command::table::Lookup;
+use crate::command::{errors, flags, CmdError, CmdResult, Ctx, Propagation};
+use crate::resp::parse::{parse_command, ParseLimits, Parsed};
+use crate::server::{ustime, Server};
+
+impl Server {
+    /// Parse and execute every complete command in the client's query buffer.
+    pub fn process_input(&mut self, c: &mut Client) {
+        loop {
+            if c.has(cf::CLOSE_AFTER_REPLY) || c.has(cf::CLOSE_ASAP) || c.has(cf::BLOCKED) {
+                return;
+            }
+            let limits = ParseLimits {
+                max_bulk_len: self.config.proto_max_bulk_len,
+                unauthenticated: !c.authenticated,
+                is_master: c.has(cf::MASTER),
+            };
+            if c.argv.is_empty() || c.parse.in_progress() {
+                match parse_command(&mut c.querybuf, &mut c.parse, &mut c.argv, &limits) {
+                    Ok(Parsed::Incomplete) => return,
+                    Ok(Parsed::Command) => {}
+                    Err(e) => {
+                        log::debug!("Protocol error ({}) from client: id={} addr={}", e.reason, c.id, c.addr);
+                        let text = format!("ERR {}", e.reply);
+                        self.stats.record_error(&text);
+                        c.reply.error_line(text.as_bytes());
+                        c.flags |= cf::CLOSE_AFTER_REPLY | cf::PROTOCOL_ERROR;
+                        c.argv.clear();
+                        return;
+                    }
+                }
+            }
+            if c.argv.is_empty() {
+                continue;
+            }
+            if self.is_paused_for_command(c) {
+                // Keep the parsed command; it runs when the pause ends.
+                return;
+            }
+            self.process_command(c);
+            c.argv.clear();
+        }
+    }
+
+    /// CLIENT PAUSE: does this parsed command have to wait?
+    fn is_paused_for_command(&self, c: &Client) -> bool {
+        if self.pause.end_ms <= self.now_ms || c.has(cf::SLAVE) || c.has(cf::MASTER) {
+            return false;
+        }
+        if !self.pause.write_only {
+            return true;
+        }
+        match self.commands.lookup(&c.argv) {
+            Lookup::Found(id) => {
+                let spec = self.commands.entries[id].spec;
+                let in_multi_exec = c.has(cf::MULTI) && spec.name == "exec";
+                spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE) || in_multi_exec && c.multi_queue.iter().any(|q| self.argv_is_write(&q.argv))
+            }
+            _ => false,
+        }
+    }
+
+    fn argv_is_write(&self, argv: &[Bytes]) -> bool {
+        match self.commands.lookup(argv) {
+            Lookup::Found(id) => self.commands.entries[id].spec.has(flags::WRITE | flags::MAY_REPLICATE),
+            _ => false,
+        }
+    }
+
+    /// Write an error that rejects a command before it runs (counted as rejected).
+    fn reject(&mut self, c: &mut Client, cmd_id: Option<usize>, e: &CmdError) {
+        self.stats.record_error(e.text());
+        if let Some(id) = cmd_id {
+            self.commands.entries[id].stats.rejected += 1;
+        }
+        if c.has(cf::MULTI) {
+            c.flags |= cf::DIRTY_EXEC;
+        }
+        c.reply.error_line(e.text().as_bytes());
+    }
+
+    /// Redis's processCommand: checks, then queue (MULTI) or call.
+    pub fn process_command(&mut self, c: &mut Client) {
+        let argv = std::mem::take(&mut c.argv);
+        self.process_argv(c, &argv);
+        c.argv = argv;
+    }
+
+    fn process_argv(&mut self, c: &mut Client, argv: &[Bytes]) {
+        let name = &argv[0];
+        if name.eq_ignore_ascii_case(b"host:") || name.eq_ignore_ascii_case(b"post") {
+            log::warn!("Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.");
+            c.flags |= cf::CLOSE_ASAP;
+            return;
+        }
+        let skip_reply = match c.reply_mode {
+            ReplyMode::SkipNext => {
+                c.reply_mode = ReplyMode::Skip;
+                true
+            }
+            ReplyMode::Off => true,
+            _ => false,
+        };
+        let reply_mark = c.reply.buf.len();
+        self.process_argv_inner(c, argv);
+        if skip_reply && c.reply_mode != ReplyMode::On {
+            c.reply.buf.truncate(reply_mark.max(c.reply.sent));
+        }
+        if c.reply_mode == ReplyMode::Skip {
+            c.reply_mode = ReplyMode::On;
+        }
+    }
+
+    fn process_argv_inner(&mut self, c: &mut Client, argv: &[Bytes]) {
+        let id = match self.commands.lookup(argv) {
+            Lookup::Found(id) => id,
+            Lookup::Unknown => {
+                let mut args = String::new();
+                for a in &argv[1..] {
+                    if args.len() >= 128 {
+                        break;
+                    }
+                    let room = 128 - args.len();
+                    let s = String::from_utf8_lossy(a);
+                    let s: String = s.chars().take(room).collect();
+                    args.push_str(&format!("'{}' ", s));
+                }
+                let name: String = String::from_utf8_lossy(&argv[0]).chars().take(128).collect();
+                let e = CmdError::err(format!(
+                    "unknown command '{}', with args beginning with: {}",
+                    name, args
+                ));
+                self.reject(c, None, &e);
+                return;
+            }
+            Lookup::UnknownSub(parent) => {
+                let sub: String = String::from_utf8_lossy(&argv[1]).chars().take(128).collect();
+                let e = CmdError::err(format!(
+                    "unknown subcommand '{}'. Try {} HELP.",
+                    sub,
+                    self.commands.entries[parent].spec.name.to_ascii_uppercase()
+                ));
+                self.reject(c, None, &e);
+                return;
+            }
+        };
+        let spec = self.commands.entries[id].spec;
+        let argc = argv.len() as i32;
+        if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
+            let e = CmdError::err(format!(
+                "wrong number of arguments for '{}' command",
+                self.commands.entries[id].fullname
+            ));
+            self.reject(c, Some(id), &e);
+            return;
+        }
+        if spec.has(flags::PROTECTED) && spec.name == "debug" && !self.allow_protected(&self.config.enable_debug_command.clone(), c) {
+            let e = CmdError::err("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
+            self.reject(c, Some(id), &e);
+            return;
+        }
+        if !c.authenticated && !spec.has(flags::NO_AUTH) {
+            self.reject(c, Some(id), &errors::NOAUTH);
+            return;
+        }
+        if c.has(cf::MULTI) && spec.has(flags::NO_MULTI) {
+            self.reject(c, Some(id), &CmdError::err("Command not allowed inside a transaction"));
+            return;
+        }
+        if c.has(cf::PUBSUB) && c.reply.resp == 2 {
+            let allowed = matches!(
+                spec.name,
+                "ping" | "subscribe" | "ssubscribe" | "unsubscribe" | "sunsubscribe" | "psubscribe" | "punsubscribe" | "quit" | "reset"
+            );
+            if !allowed {
+                let e = CmdError::err(format!(
+                    "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                    self.commands.entries[id].fullname
+                ));
+                self.reject(c, Some(id), &e);
+                return;
+            }
+        }
+        if c.has(cf::MULTI) && !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+            crate::commands::multi::queue_command(self, c, argv);
+            return;
+        }
+        self.call(c, id, argv);
+    }
+
+    /// `yes`/`local`/`no` protected-action check.
+    fn allow_protected(&self, setting: &str, c: &Client) -> bool {
+        match setting {
+            "yes" => true,
+            "local" => c.has(cf::UNIX_SOCKET) || c.addr.starts_with("127.0.0.1:") || c.addr.starts_with("::1:"),
+            _ => false,
+        }
+    }
+
+    /// Execute command `id` for client `c` (Redis's call()).
+    pub fn call(&mut self, c: &mut Client, id: usize, argv: &[Bytes]) {
+        let spec = self.commands.entries[id].spec;
+        let handler = spec.handler.expect("container commands resolve to subcommands");
+        let dirty_before = self.dirty;
+        let errors_before = self.stats.total_error_replies;
+        let start = ustime();
+        self.cmd_time_ms = start / 1000;
+        let db_before = c.db;
+        let mut ctx = Ctx {
+            srv: self,
+            client: c,
+            argv,
+            cmd: spec,
+            prop: Propagation::default(),
+        };
+        let res: CmdResult = handler(&mut ctx);
+        if let Err(e) = &res {
+            ctx.error(e);
+        }
+        let prop = std::mem::take(&mut ctx.prop);
+        let duration = (ustime() - start).max(0) as u64;
+        c.last_cmd = Some(id);
+        c.commands_processed += 1;
+        if self.stats.total_error_replies > errors_before {
+            self.commands.entries[id].stats.failed += 1;
+        }
+        let stats = &mut self.commands.entries[id].stats;
+        stats.calls += 1;
+        stats.usec += duration;
+        self.stats.total_commands += 1;
+        let fast = spec.has(flags::FAST);
+        self.latency
+            .add_sample_if_needed(self.config.latency_monitor_threshold, if fast { "fast-command" } else { "command" }, duration / 1000, self.now_ms / 1000);
+        if !spec.has(flags::SKIP_SLOWLOG) && !c.has(cf::BLOCKED) {
+            self.slowlog.push_if_needed(&self.config, c, argv, duration, self.now_ms / 1000);
+        }
+        if !spec.has(flags::SKIP_MONITOR | flags::ADMIN) && !self.monitors.is_empty() {
+            crate::commands::server::feed_monitors(self, c, db_before, argv);
+        }
+        let dirty = self.dirty - dirty_before;
+        if dirty > 0 && !prop.prevent {
+            let main = prop.rewritten.unwrap_or_else(|| argv.to_vec());
+            self.propagate(db_before, main);
+        }
+        for (db, a) in prop.also {
+            self.propagate(db, a);
+        }
+        let used = crate::alloc::used_memory();
+        if used > self.stats.peak_memory {
+            self.stats.peak_memory = used;
+        }
+    }
+
+    /// Feed a write to the AOF and replicas. Redis wraps several in MULTI/EXEC; the sinks
+    /// arrive with persistence and replication.
+    pub fn propagate(&mut self, _db: usize, _argv: Vec<Bytes>) {}
+}
+

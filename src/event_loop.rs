@@ -1,0 +1,486 @@
+//! The reactor: one `mio::Poll` for the listeners, every client socket and the signal pipe.
+//! Readiness becomes reads into query buffers (then dispatch) and writes of pending replies;
+//! `run` alternates `poll` with `server_cron` (at `hz`) and `before_sleep`.
+//!
+//! Sockets are edge-triggered, so a readable client is read until the kernel has nothing more
+//! or a per-event budget is spent (then it is retried next iteration without waiting).
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use mio::net::{TcpListener, UnixListener, UnixStream};
+use mio::{Interest, Token};
+
+use crate::client::{flags, Client, Conn};
+use crate::server::Server;
+
+/// Token of the signal pipe.
+const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
+/// Listener tokens count down from here.
+const LISTENER_BASE: usize = usize::MAX - 16;
+
+/// Bytes read per read call (Redis's PROTO_IOBUF_LEN).
+const IOBUF_LEN: usize = 16 * 1024;
+/// Bytes one client may read per readiness event before others get a turn.
+const READ_BUDGET: usize = 1024 * 1024;
+/// Bytes written to one client per iteration (Redis's NET_MAX_WRITES_PER_EVENT).
+const MAX_WRITES_PER_EVENT: usize = 64 * 1024;
+
+/// A listening socket.
+pub enum Listener {
+    Tcp(TcpListener, SocketAddr),
+    Unix(UnixListener, String),
+}
+
+impl Listener {
+    /// The socket path of a unix listener.
+    pub fn unix_path(&self) -> Option<&str> {
+        match self {
+            Listener::Unix(_, p) => Some(p),
+            Listener::Tcp(..) => None,
+        }
+    }
+}
+
+/// Exit the process at once, without running destructors (the state may be huge).
+pub fn exit_now(code: i32) -> ! {
+    crate::log::flush();
+    // SAFETY: _exit is async-signal-safe and never returns.
+    unsafe { libc::_exit(code) }
+}
+
+fn bind_tcp(addr: &str, port: u16, backlog: i32) -> io::Result<TcpListener> {
+    let (addr, optional) = match addr.strip_prefix('-') {
+        Some(a) => (a, true),
+        None => (addr, false),
+    };
+    let ip: std::net::IpAddr = match addr {
+        "*" => "0.0.0.0".parse().unwrap(),
+        "::*" => "::".parse().unwrap(),
+        a => a
+            .parse()
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "Invalid argument"))?,
+    };
+    let sa = SocketAddr::new(ip, port);
+    let domain = if ip.is_ipv4() {
+        nix::sys::socket::AddressFamily::Inet
+    } else {
+        nix::sys::socket::AddressFamily::Inet6
+    };
+    use nix::sys::socket::{bind, listen, setsockopt, socket, sockopt, Backlog, SockFlag, SockType, SockaddrStorage};
+    let fd = socket(domain, SockType::Stream, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC, None)
+        .map_err(io::Error::from)?;
+    setsockopt(&fd, sockopt::ReuseAddr, &true).map_err(io::Error::from)?;
+    if ip.is_ipv6() {
+        setsockopt(&fd, sockopt::Ipv6V6Only, &true).map_err(io::Error::from)?;
+    }
+    let res = bind(fd.as_raw_fd(), &SockaddrStorage::from(sa))
+        .and_then(|_| listen(&fd, Backlog::new(backlog).unwrap_or(Backlog::MAXCONN)));
+    if let Err(e) = res {
+        let _ = optional;
+        return Err(io::Error::from(e));
+    }
+    let std_l: std::net::TcpListener = std::net::TcpListener::from(fd);
+    Ok(TcpListener::from_std(std_l))
+}
+
+impl Server {
+    /// Bind every configured address, the unix socket, and the signal pipe. Logs and returns an
+    /// error the caller turns into exit code 1, as Redis does.
+    pub fn listen(&mut self) -> Result<(), ()> {
+        let port = self.config.port as u16;
+        if port != 0 {
+            let binds: Vec<String> = self.config.bind.clone();
+            for addr in &binds {
+                match bind_tcp(addr, port, self.config.tcp_backlog as i32) {
+                    Ok(l) => {
+                        let local = l.local_addr().map_err(|_| ())?;
+                        self.listeners.push(Listener::Tcp(l, local));
+                    }
+                    Err(e) => {
+                        let optional = addr.starts_with('-');
+                        if optional || (e.raw_os_error() == Some(libc::EAFNOSUPPORT)
+                            || e.raw_os_error() == Some(libc::EADDRNOTAVAIL) && binds.len() > 1)
+                        {
+                            log::warn!("Could not create server TCP listening socket {}:{}: {}", addr, port, e);
+                            continue;
+                        }
+                        log::warn!("Warning: Could not create server TCP listening socket {}:{}: {}", addr.trim_start_matches('-'), port, e);
+                        log::warn!("Failed listening on port {} (tcp), aborting.", port);
+                        return Err(());
+                    }
+                }
+            }
+        }
+        if !self.config.unixsocket.is_empty() {
+            let path = self.config.unixsocket.clone();
+            let _ = std::fs::remove_file(&path);
+            match UnixListener::bind(&path) {
+                Ok(l) => {
+                    use std::os::unix::fs::PermissionsExt;
+                    if self.config.unixsocketperm != 0 {
+                        let _ = std::fs::set_permissions(
+                            &path,
+                            std::fs::Permissions::from_mode(self.config.unixsocketperm),
+                        );
+                    }
+                    self.listeners.push(Listener::Unix(l, path));
+                }
+                Err(e) => {
+                    log::warn!("Failed opening Unix socket: {}", e);
+                    return Err(());
+                }
+            }
+        }
+        if self.listeners.is_empty() {
+            log::warn!("Configured to not listen anywhere, exiting.");
+            return Err(());
+        }
+        for (i, l) in self.listeners.iter_mut().enumerate() {
+            let token = Token(LISTENER_BASE - i);
+            let r = match l {
+                Listener::Tcp(t, _) => self.poll.registry().register(t, token, Interest::READABLE),
+                Listener::Unix(u, _) => self.poll.registry().register(u, token, Interest::READABLE),
+            };
+            r.map_err(|_| ())?;
+        }
+        Ok(())
+    }
+
+    /// Run the reactor until shutdown.
+    pub fn run(&mut self, mut signals: UnixStream) -> ! {
+        self.poll
+            .registry()
+            .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)
+            .expect("register signal pipe");
+        let mut events = self.events.take().expect("events buffer");
+        let mut next_cron = self.now_ms;
+        loop {
+            self.update_cached_time();
+            if self.now_ms >= next_cron {
+                if !self.cron_paused {
+                    self.server_cron();
+                }
+                next_cron = self.now_ms + 1000 / self.hz.max(1) as i64;
+            }
+            self.before_sleep();
+            let timeout = if self.pending_reads.is_empty() {
+                Duration::from_millis((next_cron - self.now_ms).clamp(0, 1000) as u64)
+            } else {
+                Duration::ZERO
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    log::warn!("poll failed: {e}");
+                }
+                continue;
+            }
+            self.update_cached_time();
+            let retry = std::mem::take(&mut self.pending_reads);
+            for key in retry {
+                self.handle_readable(key);
+            }
+            for ev in events.iter() {
+                let token = ev.token();
+                if token == SIGNAL_TOKEN {
+                    self.handle_signals(&mut signals);
+                } else if token.0 > LISTENER_BASE - 16 && token.0 <= LISTENER_BASE {
+                    self.accept(LISTENER_BASE - token.0);
+                } else {
+                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                        self.handle_readable(token.0);
+                    }
+                    if ev.is_writable() {
+                        self.handle_writable(token.0);
+                    }
+                }
+            }
+        }
+    }
+
+    fn handle_signals(&mut self, pipe: &mut UnixStream) {
+        let mut buf = [0u8; 64];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    for &sig in &buf[..n] {
+                        self.on_signal(sig as i32);
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn on_signal(&mut self, sig: i32) {
+        let name = if sig == libc::SIGINT { "SIGINT" } else { "SIGTERM" };
+        if self.shutdown_asap && sig == libc::SIGINT {
+            log::warn!("You insist... exiting now.");
+            exit_now(1);
+        }
+        log::warn!("Received {} scheduling shutdown...", name);
+        self.shutdown_asap = true;
+    }
+
+    fn accept(&mut self, idx: usize) {
+        loop {
+            let accepted = match &self.listeners[idx] {
+                Listener::Tcp(l, local) => l.accept().map(|(s, peer)| {
+                    let _ = s.set_nodelay(true);
+                    let local = s.local_addr().unwrap_or(*local);
+                    (Conn::Tcp(s), fmt_addr(&peer), fmt_addr(&local), false)
+                }),
+                Listener::Unix(l, path) => l.accept().map(|(s, _)| {
+                    (Conn::Unix(s), format!("{}:0", path), format!("{}:0", path), true)
+                }),
+            };
+            match accepted {
+                Ok((conn, addr, laddr, unix)) => self.register_client(conn, addr, laddr, unix),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::warn!("Accepting client connection: {}", e);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn register_client(&mut self, mut conn: Conn, addr: String, laddr: String, unix: bool) {
+        if let Conn::Tcp(s) = &conn {
+            if self.config.tcp_keepalive > 0 {
+                set_keepalive(s.as_raw_fd(), self.config.tcp_keepalive as i32);
+            }
+        }
+        self.stats.total_connections += 1;
+        if self.clients.len() >= self.config.maxclients as usize {
+            let _ = conn.write(b"-ERR max number of clients reached\r\n");
+            self.stats.rejected_connections += 1;
+            self.stats.record_error("ERR max number of clients reached");
+            return;
+        }
+        let entry = self.clients.vacant_entry();
+        let key = entry.key();
+        if self
+            .poll
+            .registry()
+            .register(conn.source(), Token(key), Interest::READABLE)
+            .is_err()
+        {
+            return;
+        }
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        let mut c = Client::new(id, Some(conn), addr, laddr, self.now_ms);
+        c.key = key;
+        if unix {
+            c.flags |= flags::UNIX_SOCKET;
+        }
+        c.authenticated = self.config.requirepass.is_empty();
+        entry.insert(Some(Box::new(c)));
+        log::debug!("Accepted client id {}", id);
+    }
+
+    /// Read what the socket has and process complete commands.
+    pub fn handle_readable(&mut self, key: usize) {
+        let Some(Some(mut c)) = self.clients.get_mut(key).map(|s| s.take()) else {
+            return;
+        };
+        let mut budget = READ_BUDGET;
+        let mut closed = false;
+        loop {
+            if c.has(flags::CLOSE_AFTER_REPLY) || c.has(flags::CLOSE_ASAP) {
+                break;
+            }
+            let want = match c.parse.pending_bulk() {
+                Some(n) if n >= crate::resp::parse::PROTO_MBULK_BIG_ARG => {
+                    (n + 2).saturating_sub(c.querybuf.len()).max(IOBUF_LEN)
+                }
+                _ => IOBUF_LEN,
+            };
+            c.querybuf.reserve(want);
+            let Some(conn) = c.conn.as_mut() else { break };
+            let spare = c.querybuf.spare_capacity_mut();
+            let n = spare.len().min(want);
+            // SAFETY: read() only writes into the buffer; we zero-initialize nothing and
+            // only advance the length by what the kernel reported as written.
+            let buf = unsafe { std::slice::from_raw_parts_mut(spare.as_mut_ptr() as *mut u8, n) };
+            match conn.read(buf) {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    // SAFETY: the kernel initialized the first n bytes of spare capacity.
+                    unsafe { c.querybuf.set_len(c.querybuf.len() + n) };
+                    self.stats.net_input_bytes += n as u64;
+                    self.stats.io_reads += 1;
+                    c.last_interaction_ms = self.now_ms;
+                    if c.querybuf.len() > c.querybuf_peak {
+                        c.querybuf_peak = c.querybuf.len();
+                    }
+                    self.process_input(&mut c);
+                    if c.querybuf.len() as u64 > self.config.client_query_buffer_limit {
+                        log::warn!(
+                            "Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})",
+                            self.client_info(&c),
+                            String::from_utf8_lossy(&c.querybuf[..c.querybuf.len().min(64)])
+                        );
+                        self.stats.client_qbuf_limit_disconnections += 1;
+                        closed = true;
+                        break;
+                    }
+                    budget = budget.saturating_sub(n);
+                    if budget == 0 {
+                        self.pending_reads.push(key);
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::debug!("Reading from client: {}", e);
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        self.put_back(key, c);
+        if closed {
+            self.close_client(key);
+        }
+    }
+
+    /// Return a client taken out for processing to its slot and queue its output.
+    pub fn put_back(&mut self, key: usize, c: Box<Client>) {
+        let wants_write = c.reply.pending() > 0 && !c.pending_write;
+        let close = c.has(flags::CLOSE_ASAP);
+        if let Some(slot) = self.clients.get_mut(key) {
+            *slot = Some(c);
+            if wants_write {
+                if let Some(Some(c)) = self.clients.get_mut(key) {
+                    c.pending_write = true;
+                }
+                self.pending_writes.push(key);
+            }
+            if close {
+                self.close_asap.push(key);
+            }
+        }
+    }
+
+    /// Flush every client with pending output (before the reactor sleeps).
+    pub fn flush_pending_writes(&mut self) {
+        while !self.pending_writes.is_empty() {
+            let keys = std::mem::take(&mut self.pending_writes);
+            for key in keys {
+                if let Some(Some(c)) = self.clients.get_mut(key) {
+                    c.pending_write = false;
+                }
+                self.write_to_client(key, true);
+            }
+        }
+    }
+
+    fn handle_writable(&mut self, key: usize) {
+        self.write_to_client(key, false);
+    }
+
+    /// Write pending replies; register for WRITABLE if the socket is full.
+    fn write_to_client(&mut self, key: usize, from_before_sleep: bool) {
+        let Some(Some(c)) = self.clients.get_mut(key) else {
+            return;
+        };
+        let mut written = 0usize;
+        let mut failed = false;
+        while c.reply.pending() > 0 {
+            let Some(conn) = c.conn.as_mut() else { break };
+            let chunk = &c.reply.buf[c.reply.sent..];
+            match conn.write(chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    c.reply.consume(n);
+                    written += n;
+                    if written >= MAX_WRITES_PER_EVENT && !from_before_sleep {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::debug!("Error writing to client: {}", e);
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        self.stats.net_output_bytes += written as u64;
+        if written > 0 {
+            self.stats.io_writes += 1;
+        }
+        let pending = c.reply.pending() > 0;
+        let close_after = c.has(flags::CLOSE_AFTER_REPLY);
+        if failed || (!pending && close_after) {
+            self.close_client(key);
+            return;
+        }
+        if pending != c.write_registered {
+            let interest = if pending {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            c.write_registered = pending;
+            if let Some(conn) = c.conn.as_mut() {
+                let _ = self.poll.registry().reregister(conn.source(), Token(key), interest);
+            }
+        }
+    }
+
+    /// Disconnect and free a client.
+    pub fn close_client(&mut self, key: usize) {
+        let Some(slot) = self.clients.get_mut(key) else {
+            return;
+        };
+        let Some(mut c) = slot.take() else {
+            // Executing right now: close it when the command returns.
+            return;
+        };
+        if let Some(conn) = c.conn.as_mut() {
+            let _ = self.poll.registry().deregister(conn.source());
+        }
+        self.clients.remove(key);
+        self.monitors.retain(|&k| k != key);
+        self.pending_writes.retain(|&k| k != key);
+        self.pending_reads.retain(|&k| k != key);
+        crate::commands::pubsub::unsubscribe_all(self, &mut c);
+        crate::commands::multi::unwatch_all(self, &mut c);
+        log::debug!("Client closed connection id={}", c.id);
+    }
+}
+
+/// Format a peer address as Redis does (`ip:port`, IPv6 without brackets).
+pub fn fmt_addr(a: &SocketAddr) -> String {
+    match a {
+        SocketAddr::V4(v4) => format!("{}:{}", v4.ip(), v4.port()),
+        SocketAddr::V6(v6) => format!("{}:{}", v6.ip(), v6.port()),
+    }
+}
+
+fn set_keepalive(fd: i32, interval: i32) {
+    // SAFETY: plain setsockopt calls on a socket we own, with correctly sized int options.
+    unsafe {
+        let yes: libc::c_int = 1;
+        let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, &yes as *const _ as *const _, sz);
+        let idle: libc::c_int = interval;
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, &idle as *const _ as *const _, sz);
+        let intvl: libc::c_int = (interval / 3).max(1);
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, &intvl as *const _ as *const _, sz);
+        let cnt: libc::c_int = 3;
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, &cnt as *const _ as *const _, sz);
+    }
+}

@@ -1,0 +1,168 @@
+//! `redust-server`: a Redis 7.0 compatible server. Takes redis-server's command line:
+//! `redust-server [config-file] [--directive value ...]`, `-` to read the config from stdin,
+//! `--version`, `--help`.
+
+mod alloc;
+mod blocking;
+mod client;
+mod command;
+mod commands;
+mod config;
+mod config_apply;
+mod crash;
+mod db;
+mod dispatch;
+mod event_loop;
+mod info;
+mod latency;
+mod log;
+mod persistence;
+mod resp;
+mod server;
+mod slowlog;
+mod types;
+mod util;
+
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
+
+/// The Redis version we implement and report (clients and the Tcl suite gate features on it).
+pub const REDIS_VERSION: &str = "7.0.15";
+
+fn usage() -> ! {
+    eprintln!(
+        "Usage: ./redust-server [/path/to/redis.conf] [options] [-]\n       ./redust-server - (read config from stdin)\n       ./redust-server -v or --version\n       ./redust-server -h or --help\n\nExamples:\n       ./redust-server (run the server with default conf)\n       echo 'maxmemory 128mb' | ./redust-server -\n       ./redust-server /etc/redis/6379.conf\n       ./redust-server --port 7777\n       ./redust-server --port 7777 --replicaof 127.0.0.1 8888\n       ./redust-server /etc/myredis.conf --loglevel verbose -\n       ./redust-server /etc/myredis.conf --loglevel verbose\n"
+    );
+    std::process::exit(1);
+}
+
+fn version() -> ! {
+    println!(
+        "Redis server v={} sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=0 redust={}",
+        REDIS_VERSION,
+        env!("CARGO_PKG_VERSION")
+    );
+    std::process::exit(0);
+}
+
+fn banner(srv: &server::Server) {
+    let text = format!(
+        "\n   Redust {} (Redis {} compatible) 64 bit\n   Running in standalone mode\n   Port: {}\n   PID: {}\n\n",
+        env!("CARGO_PKG_VERSION"),
+        REDIS_VERSION,
+        srv.config.port,
+        std::process::id()
+    );
+    log::write_raw(text.as_bytes());
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.len() >= 2 {
+        match argv[1].as_str() {
+            "-v" | "--version" => version(),
+            "-h" | "--help" => usage(),
+            "--test-memory" => {
+                eprintln!("--test-memory is not supported by redust-server");
+                std::process::exit(1);
+            }
+            _ => {}
+        }
+    }
+    let (config_file, options, from_stdin) = config::args_to_options(&argv[1..]);
+    let config_file_abs = config_file.as_ref().map(|f| {
+        std::fs::canonicalize(f).map(|p| p.display().to_string()).unwrap_or_else(|_| f.clone())
+    });
+    let loaded = match config::Config::load(config_file.as_deref(), &options, from_stdin) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{}", e);
+            std::process::exit(1);
+        }
+    };
+    log::init();
+    log::set_logfile(&loaded.config.logfile);
+    log::set_verbosity(loaded.config.loglevel_value());
+    if loaded.config.daemonize {
+        daemonize();
+    }
+    ::log::warn!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
+    ::log::warn!(
+        "Redis version={}, bits=64, commit=00000000, modified=0, pid={}, just started",
+        REDIS_VERSION,
+        std::process::id()
+    );
+    if config_file.is_none() {
+        ::log::warn!("Warning: no config file specified, using the default config. In order to specify a config file use {} /path/to/redis.conf", argv[0]);
+    } else {
+        ::log::warn!("Configuration loaded");
+    }
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| argv[0].clone());
+    let mut srv = match server::Server::new(loaded.config, config_file_abs, exe) {
+        Ok(s) => s,
+        Err(e) => {
+            ::log::warn!("Failed creating the event loop. Error message: '{}'", e);
+            std::process::exit(1);
+        }
+    };
+    for (old, new) in &loaded.renames {
+        if let Err(e) = srv.commands.rename(old, new) {
+            eprintln!("\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\n{}", REDIS_VERSION, e);
+            std::process::exit(1);
+        }
+    }
+    crash::install();
+    if srv.config.always_show_logo || nix::unistd::isatty(1).unwrap_or(false) {
+        banner(&srv);
+    } else {
+        ::log::info!("Running mode=standalone, port={}.", srv.config.port);
+    }
+    if !srv.config.pidfile.is_empty() && (srv.config.daemonize || config_file.is_some()) {
+        if let Err(e) = std::fs::write(&srv.config.pidfile, format!("{}\n", std::process::id())) {
+            ::log::warn!("Failed to write PID file: {}", e);
+        }
+    }
+    if srv.listen().is_err() {
+        std::process::exit(1);
+    }
+    ::log::warn!("Server initialized");
+    srv.startup_memory = alloc::used_memory();
+    srv.load_data_from_disk();
+    let signals = signal_pipe();
+    ::log::info!("Ready to accept connections");
+    srv.notify_supervisor_ready();
+    srv.run(signals);
+}
+
+/// SIGTERM/SIGINT arrive through a self-pipe registered with the reactor.
+fn signal_pipe() -> mio::net::UnixStream {
+    let (read, write) = std::os::unix::net::UnixStream::pair().expect("signal pipe");
+    read.set_nonblocking(true).expect("nonblocking signal pipe");
+    write.set_nonblocking(true).expect("nonblocking signal pipe");
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let w = write.try_clone().expect("signal pipe clone");
+        signal_hook::low_level::pipe::register_raw(sig, std::os::fd::IntoRawFd::into_raw_fd(w)).expect("register signal");
+    }
+    // SIGPIPE would kill us on a write to a closed socket; errors are handled instead.
+    // SAFETY: setting a signal disposition at start-up, before any other thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    mio::net::UnixStream::from_std(read)
+}
+
+/// Detach from the terminal like Redis's daemonize(): fork, setsid, stdio to /dev/null.
+fn daemonize() {
+    use nix::unistd::{fork, setsid, ForkResult};
+    // SAFETY: single-threaded at this point; the parent exits immediately.
+    match unsafe { fork() } {
+        Ok(ForkResult::Parent { .. }) => std::process::exit(0),
+        Ok(ForkResult::Child) => {}
+        Err(_) => std::process::exit(1),
+    }
+    let _ = setsid();
+    if let Ok(f) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        for fd in 0..3 {
+            let _ = nix::unistd::dup2(f.as_raw_fd(), fd);
+        }
+    }
+}

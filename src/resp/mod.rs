@@ -1,0 +1,4 @@
+//! RESP, both directions: [`parse`] reads client requests, [`reply`] writes replies.
+
+pub mod parse;
+pub mod reply;

@@ -1,0 +1,485 @@
+//! The one owner: every database, client, the configuration, statistics and timers live in
+//! [`Server`], which only the reactor thread touches. `server_cron` runs periodic work at `hz`;
+//! `before_sleep` runs once per event-loop iteration before the reactor waits (flushing
+//! replies, closing clients). A fork child inherits a copy of this struct and only reads it.
+
+use std::collections::HashMap;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use mio::{Events, Poll};
+use slab::Slab;
+
+use crate::client::Client;
+use crate::command::table::CommandTable;
+use crate::config::Config;
+use crate::db::Db;
+use crate::event_loop::Listener;
+use crate::latency::LatencyMonitor;
+use crate::slowlog::SlowLog;
+
+/// Counters shown by INFO stats and friends.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub total_connections: u64,
+    pub rejected_connections: u64,
+    pub total_commands: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub expired_keys: u64,
+    pub evicted_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub total_error_replies: u64,
+    pub unexpected_error_replies: u64,
+    pub errors: HashMap<String, u64>,
+    pub errors_disabled: bool,
+    pub peak_memory: usize,
+    pub client_qbuf_limit_disconnections: u64,
+    pub client_outbuf_limit_disconnections: u64,
+    pub io_reads: u64,
+    pub io_writes: u64,
+    /// Instantaneous metrics: (last sample time ms, last value) and ring of samples.
+    pub inst: [InstMetric; 4],
+}
+
+/// Indexes of [`Stats::inst`].
+pub const INST_COMMANDS: usize = 0;
+pub const INST_NET_INPUT: usize = 1;
+pub const INST_NET_OUTPUT: usize = 2;
+
+/// A sampled rate (Redis's trackInstantaneousMetric).
+#[derive(Debug, Default, Clone)]
+pub struct InstMetric {
+    last_time_ms: i64,
+    last_value: u64,
+    samples: [u64; 16],
+    idx: usize,
+}
+
+impl InstMetric {
+    /// Record the current counter value at time `now_ms`.
+    pub fn track(&mut self, now_ms: i64, value: u64) {
+        if self.last_time_ms > 0 {
+            let dt = (now_ms - self.last_time_ms).max(1) as u64;
+            let dv = value.saturating_sub(self.last_value);
+            self.samples[self.idx] = dv * 1000 / dt;
+            self.idx = (self.idx + 1) % self.samples.len();
+        }
+        self.last_time_ms = now_ms;
+        self.last_value = value;
+    }
+
+    /// The average of the samples.
+    pub fn get(&self) -> u64 {
+        self.samples.iter().sum::<u64>() / self.samples.len() as u64
+    }
+}
+
+impl Stats {
+    /// Count an error reply by its code (the first word), as Redis's afterErrorReply does.
+    pub fn record_error(&mut self, text: &str) {
+        self.total_error_replies += 1;
+        if self.errors_disabled {
+            return;
+        }
+        let code = text.split(' ').next().unwrap_or("ERR");
+        let code = if code.len() > 31 || code.is_empty() {
+            "ERR"
+        } else {
+            code
+        };
+        if let Some(n) = self.errors.get_mut(code) {
+            *n += 1;
+        } else if self.errors.len() >= 128 {
+            // Redis stops tracking new error codes past 128 distinct ones.
+            self.errors.clear();
+            self.errors_disabled = true;
+            log::warn!("Errorstats stopped adding new errors because the number of different errors reached 128; Errorstats will be disabled until the next CONFIG RESETSTAT.");
+        } else {
+            self.errors.insert(code.to_string(), 1);
+        }
+    }
+}
+
+/// Client pause state (CLIENT PAUSE).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Pause {
+    /// Pause end time in ms; 0 when not paused.
+    pub end_ms: i64,
+    /// Only writes are paused (WRITE), vs all commands (ALL).
+    pub write_only: bool,
+}
+
+/// The server: everything the reactor owns.
+pub struct Server {
+    pub config: Config,
+    pub config_file: Option<String>,
+    pub dbs: Vec<Db>,
+    /// Clients by mio token. A slot is `None` while its client is executing a command (the
+    /// client is then held by the dispatcher) or when the slot is being torn down.
+    pub clients: Slab<Option<Box<Client>>>,
+    pub next_client_id: u64,
+    pub commands: CommandTable,
+    pub stats: Stats,
+    pub slowlog: SlowLog,
+    pub latency: LatencyMonitor,
+    pub poll: Poll,
+    pub events: Option<Events>,
+    pub listeners: Vec<Listener>,
+    /// Tokens of clients with replies to flush before the reactor sleeps.
+    pub pending_writes: Vec<usize>,
+    /// Tokens of clients that may still have unread input (read budget hit).
+    pub pending_reads: Vec<usize>,
+    /// Tokens of clients to close before the reactor sleeps.
+    pub close_asap: Vec<usize>,
+    /// Tokens of MONITOR clients.
+    pub monitors: Vec<usize>,
+    pub pid: i32,
+    pub start_instant: Instant,
+    pub start_time_ms: i64,
+    /// Cached wall-clock ms, updated every loop iteration and before each command.
+    pub now_ms: i64,
+    /// Time snapshot for the current command (keys expire consistently inside it).
+    pub cmd_time_ms: i64,
+    pub lruclock: u32,
+    /// Changes since the last save.
+    pub dirty: u64,
+    pub lastsave: i64,
+    pub cronloops: u64,
+    pub hz: i32,
+    pub shutdown_asap: bool,
+    pub pause: Pause,
+    /// DEBUG PAUSE-CRON.
+    pub cron_paused: bool,
+    pub active_expire_enabled: bool,
+    pub executable: String,
+    pub run_id: String,
+    pub replid: String,
+    pub replid2: String,
+    pub tcp_port: u16,
+    /// Whether the process is the original (false in fork children).
+    pub in_fork_child: bool,
+    pub watchdog_period: i64,
+    pub aof_enabled: bool,
+    /// Set while in EXEC (commands run from a transaction).
+    pub in_exec: bool,
+    pub pubsub: crate::commands::pubsub::PubSub,
+    pub watches: crate::commands::multi::Watches,
+    pub persistence: crate::persistence::PersistenceState,
+    /// used_memory right after start-up (INFO used_memory_startup).
+    pub startup_memory: usize,
+}
+
+/// Wall-clock milliseconds since the Unix epoch.
+pub fn mstime() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Wall-clock microseconds since the Unix epoch.
+pub fn ustime() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// Redis's LRU clock resolution and width.
+pub const LRU_CLOCK_RESOLUTION_MS: i64 = 1000;
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+
+/// The LRU clock for a time in ms.
+pub fn lru_clock_at(ms: i64) -> u32 {
+    ((ms / LRU_CLOCK_RESOLUTION_MS) as u32) & LRU_CLOCK_MAX
+}
+
+fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .is_ok();
+    if !ok {
+        let mut x = ustime() as u64 ^ (std::process::id() as u64) << 32;
+        for b in bytes.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+    }
+    const HEX: &[u8] = b"0123456789abcdef";
+    bytes.iter().map(|b| HEX[(*b & 15) as usize] as char).collect()
+}
+
+impl Server {
+    /// A server for `config`, with nothing bound yet.
+    pub fn new(config: Config, config_file: Option<String>, executable: String) -> std::io::Result<Server> {
+        let now = mstime();
+        let dbs = (0..config.databases.max(1) as usize).map(Db::new).collect();
+        let commands = CommandTable::build(crate::commands::ALL);
+        let hz = config.hz as i32;
+        Ok(Server {
+            dbs,
+            clients: Slab::new(),
+            next_client_id: 1,
+            commands,
+            stats: Stats::default(),
+            slowlog: SlowLog::default(),
+            latency: LatencyMonitor::default(),
+            poll: Poll::new()?,
+            events: Some(Events::with_capacity(1024)),
+            listeners: Vec::new(),
+            pending_writes: Vec::new(),
+            pending_reads: Vec::new(),
+            close_asap: Vec::new(),
+            monitors: Vec::new(),
+            pid: std::process::id() as i32,
+            start_instant: Instant::now(),
+            start_time_ms: now,
+            now_ms: now,
+            cmd_time_ms: now,
+            lruclock: lru_clock_at(now),
+            dirty: 0,
+            lastsave: now / 1000,
+            cronloops: 0,
+            hz,
+            shutdown_asap: false,
+            pause: Pause::default(),
+            cron_paused: false,
+            active_expire_enabled: true,
+            executable,
+            run_id: random_hex(40),
+            replid: random_hex(40),
+            replid2: "0000000000000000000000000000000000000000".to_string(),
+            tcp_port: config.port as u16,
+            in_fork_child: false,
+            watchdog_period: 0,
+            aof_enabled: false,
+            in_exec: false,
+            pubsub: Default::default(),
+            watches: Default::default(),
+            persistence: crate::persistence::PersistenceState { last_save_ok: true, last_bgsave_time_sec: -1, ..Default::default() },
+            startup_memory: 0,
+            config,
+            config_file,
+        })
+    }
+
+    /// Refresh the cached clocks.
+    #[inline]
+    pub fn update_cached_time(&mut self) {
+        self.now_ms = mstime();
+        self.lruclock = lru_clock_at(self.now_ms);
+    }
+
+    /// Microseconds since start, monotonic.
+    pub fn uptime_secs(&self) -> i64 {
+        self.start_instant.elapsed().as_secs() as i64
+    }
+
+    /// Iterate every connected client, including `current` (which is out of the slab while it
+    /// executes a command), in CLIENT ID order.
+    pub fn all_clients<'a>(&'a self, current: Option<&'a Client>) -> Vec<&'a Client> {
+        let mut v: Vec<&Client> = self
+            .clients
+            .iter()
+            .filter_map(|(_, c)| c.as_deref())
+            .collect();
+        if let Some(c) = current {
+            v.push(c);
+        }
+        v.sort_by_key(|c| c.id);
+        v
+    }
+
+    /// The CLIENT LIST line of a client.
+    pub fn client_info(&self, c: &Client) -> String {
+        let mut s = String::new();
+        let name = c
+            .last_cmd
+            .map(|id| self.commands.entries[id].fullname.as_str())
+            .unwrap_or("NULL");
+        c.info_string(self.now_ms, name, &mut s);
+        s
+    }
+
+    /// Number of connected clients (including one executing).
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Periodic work at `hz` (Redis's serverCron).
+    pub fn server_cron(&mut self) {
+        self.update_cached_time();
+        if self.config.dynamic_hz {
+            let mut hz = self.config.hz as i32;
+            while self.clients.len() / hz.max(1) as usize > 200 && hz < 500 {
+                hz *= 2;
+            }
+            self.hz = hz.min(500);
+        } else {
+            self.hz = self.config.hz as i32;
+        }
+        let period_ms = 1000 / self.hz.max(1) as i64;
+        let every = |ms: i64, loops: u64| -> bool { ms <= period_ms || loops % (ms / period_ms) as u64 == 0 };
+        if every(100, self.cronloops) {
+            let now = self.now_ms;
+            let cmds = self.stats.total_commands;
+            let nin = self.stats.net_input_bytes;
+            let nout = self.stats.net_output_bytes;
+            self.stats.inst[INST_COMMANDS].track(now, cmds);
+            self.stats.inst[INST_NET_INPUT].track(now, nin);
+            self.stats.inst[INST_NET_OUTPUT].track(now, nout);
+        }
+        let used = crate::alloc::used_memory();
+        if used > self.stats.peak_memory {
+            self.stats.peak_memory = used;
+        }
+        self.clients_cron();
+        self.databases_cron();
+        if self.shutdown_asap {
+            self.shutdown_asap = false;
+            if self.prepare_for_shutdown(crate::commands::server::ShutdownFlags::default()) {
+                crate::event_loop::exit_now(0);
+            }
+            log::warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
+        }
+        self.cronloops += 1;
+    }
+
+    /// Per-client periodic checks: idle timeout, query buffer shrinking.
+    fn clients_cron(&mut self) {
+        let timeout_ms = self.config.timeout * 1000;
+        let now = self.now_ms;
+        let mut to_close = Vec::new();
+        for (key, slot) in self.clients.iter_mut() {
+            let Some(c) = slot.as_deref_mut() else {
+                continue;
+            };
+            if timeout_ms > 0
+                && !c.has(crate::client::flags::SLAVE)
+                && !c.has(crate::client::flags::MASTER)
+                && !c.has(crate::client::flags::BLOCKED)
+                && !c.has(crate::client::flags::PUBSUB)
+                && now - c.last_interaction_ms > timeout_ms
+            {
+                log::debug!("Closing idle client");
+                to_close.push(key);
+                continue;
+            }
+            // Give back a large idle query buffer, like clientsCronResizeQueryBuffer.
+            if c.querybuf.is_empty() && c.querybuf.capacity() > 32 * 1024 && !c.parse.in_progress() {
+                c.querybuf = bytes::BytesMut::new();
+            }
+            c.querybuf_peak = c.querybuf.len();
+        }
+        for key in to_close {
+            self.close_client(key);
+        }
+    }
+
+    /// Per-database periodic work (active expiry comes with the keyspace).
+    fn databases_cron(&mut self) {
+        if self.active_expire_enabled {
+            crate::db::expire::active_expire_cycle(self, crate::db::expire::Cycle::Slow);
+        }
+        for db in &mut self.dbs {
+            db.cron_resize();
+        }
+    }
+
+    /// Everything to do before the reactor sleeps (Redis's beforeSleep).
+    pub fn before_sleep(&mut self) {
+        if self.active_expire_enabled {
+            crate::db::expire::active_expire_cycle(self, crate::db::expire::Cycle::Fast);
+        }
+        self.flush_pending_writes();
+        let closing = std::mem::take(&mut self.close_asap);
+        for key in closing {
+            self.close_client(key);
+        }
+    }
+
+    /// Redis's prepareForShutdown: save if needed, remove files, log. Returns false when the
+    /// shutdown must be aborted.
+    pub fn prepare_for_shutdown(&mut self, flags: crate::commands::server::ShutdownFlags) -> bool {
+        log::warn!("User requested shutdown...");
+        if !flags.nosave && (flags.save || !self.config.save.is_empty()) {
+            log::info!("Saving the final RDB snapshot before exiting.");
+            if let Err(e) = crate::persistence::rdb::save(self) {
+                if !flags.force {
+                    log::warn!("Error trying to save the DB, can't exit.");
+                    let _ = e;
+                    return false;
+                }
+                log::warn!("Error trying to save the DB. Exit anyway.");
+            }
+        }
+        if !self.config.pidfile.is_empty() {
+            log::info!("Removing the pid file.");
+            let _ = std::fs::remove_file(&self.config.pidfile);
+        }
+        for l in &self.listeners {
+            if let Some(path) = l.unix_path() {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        log::warn!("Redis is now ready to exit, bye bye...");
+        true
+    }
+}
+
+impl Server {
+    /// Load the RDB file at start-up if there is one.
+    pub fn load_data_from_disk(&mut self) {
+        let path = self.config.dbfilename.clone();
+        if !std::path::Path::new(&path).exists() {
+            return;
+        }
+        let start = Instant::now();
+        self.persistence.loading = true;
+        match crate::persistence::rdb::load(self, &path) {
+            Ok(_) => {
+                log::info!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64());
+            }
+            Err(e) => {
+                log::warn!("Fatal error loading the DB: {}. Exiting.", e);
+                std::process::exit(1);
+            }
+        }
+        self.persistence.loading = false;
+    }
+
+    /// Tell systemd we are ready (sd_notify READY=1) when supervised.
+    pub fn notify_supervisor_ready(&self) {
+        let Ok(path) = std::env::var("NOTIFY_SOCKET") else {
+            return;
+        };
+        let path = if let Some(abs) = path.strip_prefix('@') {
+            format!("\0{}", abs)
+        } else {
+            path
+        };
+        if let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() {
+            let _ = sock.send_to(b"READY=1\nSTATUS=Ready to accept connections\n", &path);
+        }
+    }
+
+    /// DEBUG CHANGE-REPL-ID.
+    pub fn change_repl_id(&mut self) {
+        self.replid2 = self.replid.clone();
+        self.replid = random_hex(40);
+    }
+
+    /// Resume clients held by CLIENT PAUSE.
+    pub fn unpause_clients(&mut self) {
+        let keys: Vec<usize> = self
+            .clients
+            .iter()
+            .filter_map(|(k, c)| c.as_deref().filter(|c| !c.argv.is_empty() || !c.querybuf.is_empty()).map(|_| k))
+            .collect();
+        self.pending_reads.extend(keys);
+    }
+}

@@ -1,0 +1,151 @@
+//! Values stored in the keyspace. A [`RObj`] is a [`Value`] plus the LRU/LFU clock Redis keeps
+//! per object. Each type's encodings live behind its own type (strings here; lists, hashes,
+//! sets and sorted sets in their modules), and OBJECT ENCODING reports them by name.
+
+/// Strings up to this length are created `embstr`, as in Redis.
+pub const EMBSTR_SIZE_LIMIT: usize = 44;
+/// Integers in [0, 10000) are shared objects in Redis (OBJECT REFCOUNT says so).
+pub const SHARED_INTEGERS: i64 = 10000;
+/// Refcount Redis reports for shared objects.
+pub const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+
+/// A string value in one of Redis's three encodings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RString {
+    /// `int`: the string is the decimal form of this integer.
+    Int(i64),
+    /// `embstr`: a short string, immutable in place.
+    Emb(Box<[u8]>),
+    /// `raw`: a growable string (after APPEND, SETRANGE, SETBIT...).
+    Raw(Vec<u8>),
+}
+
+impl RString {
+    /// Build a string value the way Redis's createStringObject + tryObjectEncoding would for
+    /// a value from a client: integers become `int`, short strings `embstr`, others `raw`.
+    pub fn from_bytes(b: &[u8]) -> RString {
+        if b.len() <= 20 {
+            if let Some(n) = crate::util::numbers::string2l(b) {
+                return RString::Int(n);
+            }
+        }
+        Self::from_bytes_no_int(b)
+    }
+
+    /// Like [`RString::from_bytes`] without trying the integer encoding.
+    pub fn from_bytes_no_int(b: &[u8]) -> RString {
+        if b.len() <= EMBSTR_SIZE_LIMIT {
+            RString::Emb(b.into())
+        } else {
+            RString::Raw(b.to_vec())
+        }
+    }
+
+    /// The encoding name for OBJECT ENCODING.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            RString::Int(_) => "int",
+            RString::Emb(_) => "embstr",
+            RString::Raw(_) => "raw",
+        }
+    }
+
+    /// Length in bytes of the string form.
+    pub fn len(&self) -> usize {
+        match self {
+            RString::Int(n) => crate::util::numbers::sdigits10(*n) as usize,
+            RString::Emb(b) => b.len(),
+            RString::Raw(v) => v.len(),
+        }
+    }
+
+    /// True for the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Call `f` with the bytes of the string form, formatting integers on the stack.
+    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            RString::Int(n) => f(crate::util::numbers::ll2string(*n).as_bytes()),
+            RString::Emb(b) => f(b),
+            RString::Raw(v) => f(v),
+        }
+    }
+
+    /// The string form as an owned vector.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.with_bytes(|b| b.to_vec())
+    }
+
+    /// Convert to `raw` for in-place modification and return the buffer
+    /// (Redis's dbUnshareStringValue).
+    pub fn make_raw(&mut self) -> &mut Vec<u8> {
+        if !matches!(self, RString::Raw(_)) {
+            *self = RString::Raw(self.to_vec());
+        }
+        match self {
+            RString::Raw(v) => v,
+            _ => unreachable!("just converted to raw"),
+        }
+    }
+
+    /// The integer value if the string is a valid integer (Redis's getLongLongFromObject).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            RString::Int(n) => Some(*n),
+            RString::Emb(b) => crate::util::numbers::string2ll(b),
+            RString::Raw(v) => crate::util::numbers::string2ll(v),
+        }
+    }
+
+    /// Approximate bytes used, for MEMORY USAGE.
+    pub fn mem_usage(&self) -> usize {
+        match self {
+            RString::Int(_) => 0,
+            RString::Emb(b) => b.len(),
+            RString::Raw(v) => v.capacity(),
+        }
+    }
+}
+
+/// The value types.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Str(RString),
+}
+
+impl Value {
+    /// TYPE's answer.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+        }
+    }
+
+    /// OBJECT ENCODING's answer.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+        }
+    }
+}
+
+/// A stored object: the value and its access clock (LRU time, or LFU time+counter).
+#[derive(Debug, Clone)]
+pub struct RObj {
+    pub value: Value,
+    pub lru: u32,
+}
+
+impl RObj {
+    /// A new object stamped with `lru`.
+    pub fn new(value: Value, lru: u32) -> RObj {
+        RObj { value, lru }
+    }
+
+    /// A string object.
+    pub fn string(s: RString, lru: u32) -> RObj {
+        RObj::new(Value::Str(s), lru)
+    }
+}
