@@ -7,7 +7,8 @@
 //! are swapped; bounds compare as C `signed char`), `\` escapes inside and
 //! outside classes, and an unterminated `[` that behaves like a class closed
 //! at the end of the pattern. Matching is byte-wise; `nocase` folds ASCII
-//! only.
+//! letters, and inside ranges also reproduces glibc `tolower` on negative
+//! `char` values (bytes 0x80..=0xfe become 128..=254).
 //!
 //! Redis's recursive matcher gives up on further `*` alternatives once the
 //! rest of the pattern failed at every later position (`skipLongerMatches`)
@@ -62,7 +63,8 @@ fn match_class(pattern: &[u8], open: usize, c: u8, nocase: bool) -> (bool, usize
             break;
         } else if remaining >= 3 && pattern[i + 1] == b'-' {
             // C `char` is signed on x86-64, so bytes >= 0x80 sort first.
-            let (mut start, mut end) = (i32::from(pattern[i] as i8), i32::from(pattern[i + 2] as i8));
+            let (mut start, mut end) =
+                (i32::from(pattern[i] as i8), i32::from(pattern[i + 2] as i8));
             let mut ch = i32::from(c as i8);
             if start > end {
                 std::mem::swap(&mut start, &mut end);
@@ -163,7 +165,15 @@ mod tests {
     /// Literal port of Redis 7.0 `stringmatchlen_impl` (recursive), used as
     /// the reference. Out-of-range reads see the C string terminator `0`.
     fn reference(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
-        fn imp(pat: &[u8], mut p: usize, s: &[u8], mut i: usize, nocase: bool, skip: &mut bool, nesting: u32) -> bool {
+        fn imp(
+            pat: &[u8],
+            mut p: usize,
+            s: &[u8],
+            mut i: usize,
+            nocase: bool,
+            skip: &mut bool,
+            nesting: u32,
+        ) -> bool {
             let at = |k: usize| pat.get(k).copied().unwrap_or(0);
             let low = |c: u8| i32::from(c as i8);
             let tl = |c: i32| match c {
@@ -254,7 +264,11 @@ mod tests {
                         } else {
                             c
                         };
-                        let eq = if nocase { tl(low(c)) == tl(low(s[i])) } else { c == s[i] };
+                        let eq = if nocase {
+                            tl(low(c)) == tl(low(s[i]))
+                        } else {
+                            c == s[i]
+                        };
                         if !eq {
                             return false;
                         }
@@ -343,11 +357,23 @@ mod tests {
     fn long_nested_patterns_are_fast() {
         // tests/unit/keyspace.tcl regressions.
         let subject = vec![b'a'; 40];
-        assert!(!string_match(b"a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", &subject, false));
+        assert!(!string_match(
+            b"a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b",
+            &subject,
+            false
+        ));
         let subject = vec![b'a'; 50_000];
-        assert!(!string_match("*?".repeat(50_000).as_bytes(), &subject, false));
+        assert!(!string_match(
+            "*?".repeat(50_000).as_bytes(),
+            &subject,
+            false
+        ));
         let pattern = format!("{}b", "a*".repeat(5_000));
-        assert!(!string_match(pattern.as_bytes(), &vec![b'a'; 20_000], false));
+        assert!(!string_match(
+            pattern.as_bytes(),
+            &vec![b'a'; 20_000],
+            false
+        ));
         // Deep patterns never recurse.
         assert!(string_match("*".repeat(100_000).as_bytes(), b"x", false));
         assert!(!string_match("[".repeat(100_000).as_bytes(), b"x", false));
@@ -389,8 +415,12 @@ mod tests {
         for _ in 0..300_000 {
             let plen = rng.below(9);
             let slen = rng.below(7);
-            let p: Vec<u8> = (0..plen).map(|_| pat_alpha[rng.below(pat_alpha.len())]).collect();
-            let s: Vec<u8> = (0..slen).map(|_| str_alpha[rng.below(str_alpha.len())]).collect();
+            let p: Vec<u8> = (0..plen)
+                .map(|_| pat_alpha[rng.below(pat_alpha.len())])
+                .collect();
+            let s: Vec<u8> = (0..slen)
+                .map(|_| str_alpha[rng.below(str_alpha.len())])
+                .collect();
             let nocase = rng.below(2) == 1;
             assert_eq!(
                 string_match(&p, &s, nocase),
@@ -407,8 +437,12 @@ mod tests {
         // DEBUG STRINGMATCH-TEST feeds random 7-bit bytes; must not panic.
         let mut rng = Rng(42);
         for _ in 0..200_000 {
-            let p: Vec<u8> = (0..rng.below(32)).map(|_| (rng.next() % 128) as u8).collect();
-            let s: Vec<u8> = (0..rng.below(32)).map(|_| (rng.next() % 128) as u8).collect();
+            let p: Vec<u8> = (0..rng.below(32))
+                .map(|_| (rng.next() % 128) as u8)
+                .collect();
+            let s: Vec<u8> = (0..rng.below(32))
+                .map(|_| (rng.next() % 128) as u8)
+                .collect();
             assert_eq!(string_match(&p, &s, false), reference(&p, &s, false));
         }
     }

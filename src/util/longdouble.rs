@@ -19,8 +19,8 @@ use std::cmp::Ordering;
 use std::ops::{Add, Neg};
 
 use super::numbers::{
-    hex_digits_to_bits, is_c_space, round_to_format, scan_float, BinFormat, FloatSyntax, Rounded,
-    F64_FORMAT,
+    assemble_g, hex_digits_to_bits, is_c_space, round_to_format, scan_float, BinFormat,
+    FloatSyntax, Rounded, F64_FORMAT,
 };
 
 /// Redis `MAX_LONG_DOUBLE_CHARS`: the buffer size used around long doubles.
@@ -189,30 +189,6 @@ impl LongDouble {
         }
     }
 
-    /// Correctly rounded IEEE addition (round to nearest, ties to even).
-    pub fn add(self, other: LongDouble) -> LongDouble {
-        let (a, b) = (self, other);
-        match (a.kind, b.kind) {
-            (Kind::Nan, _) => a,
-            (_, Kind::Nan) => b,
-            (Kind::Inf, Kind::Inf) if a.neg != b.neg => LongDouble {
-                neg: true,
-                kind: Kind::Nan,
-            },
-            (Kind::Inf, _) => a,
-            (_, Kind::Inf) => b,
-            (Kind::Zero, Kind::Zero) => LongDouble {
-                neg: a.neg && b.neg,
-                kind: Kind::Zero,
-            },
-            (Kind::Zero, _) => b,
-            (_, Kind::Zero) => a,
-            (Kind::Finite { mant: ma, exp: ea }, Kind::Finite { mant: mb, exp: eb }) => {
-                add_finite((a.neg, ma, ea), (b.neg, mb, eb))
-            }
-        }
-    }
-
     /// Appends glibc `printf("%.{precision}Lf", self)`.
     pub fn fmt_fixed(self, precision: usize, out: &mut Vec<u8>) {
         let (mant, exp) = match self.kind {
@@ -259,81 +235,9 @@ impl LongDouble {
             }
             Kind::Finite { mant, exp } => (mant, exp),
         };
-        // Exact decimal expansion: value = digits * 10^(-point_shift).
-        let mut big = Big::from_u64(mant);
-        let point_shift = if exp >= 0 {
-            big.shl(exp as u32);
-            0
-        } else {
-            big.mul_pow5(exp.unsigned_abs() as usize);
-            exp.unsigned_abs() as i64
-        };
-        let mut all = Vec::new();
-        big.write_decimal(&mut all);
-        let mut x = all.len() as i64 - 1 - point_shift;
-        // Round to p significant digits, ties to even on the exact value.
-        let mut digits: Vec<u8> = all.iter().take(p).copied().collect();
-        digits.resize(p, b'0');
-        if all.len() > p {
-            let rest = &all[p..];
-            let first = rest[0];
-            let tail_nonzero = rest[1..].iter().any(|&d| d != b'0');
-            let last_odd = (digits[p - 1] - b'0') % 2 == 1;
-            let up = first > b'5' || (first == b'5' && (tail_nonzero || last_odd));
-            if up {
-                let mut i = p;
-                loop {
-                    if i == 0 {
-                        digits.insert(0, b'1');
-                        digits.truncate(p);
-                        x += 1;
-                        break;
-                    }
-                    i -= 1;
-                    if digits[i] == b'9' {
-                        digits[i] = b'0';
-                    } else {
-                        digits[i] += 1;
-                        break;
-                    }
-                }
-            }
-        }
-        if self.neg {
-            out.push(b'-');
-        }
-        let trim = |d: &[u8]| d.len() - d.iter().rev().take_while(|&&c| c == b'0').count();
-        if x >= -4 && x < p as i64 {
-            if x >= 0 {
-                let int_len = x as usize + 1;
-                out.extend_from_slice(&digits[..int_len]);
-                let frac = &digits[int_len..];
-                let frac = &frac[..trim(frac)];
-                if !frac.is_empty() {
-                    out.push(b'.');
-                    out.extend_from_slice(frac);
-                }
-            } else {
-                out.extend_from_slice(b"0.");
-                out.extend(std::iter::repeat_n(b'0', (-x - 1) as usize));
-                out.extend_from_slice(&digits[..trim(&digits)]);
-            }
-        } else {
-            out.push(digits[0]);
-            let frac = &digits[1..];
-            let frac = &frac[..trim(frac)];
-            if !frac.is_empty() {
-                out.push(b'.');
-                out.extend_from_slice(frac);
-            }
-            out.push(b'e');
-            out.push(if x < 0 { b'-' } else { b'+' });
-            let e = x.unsigned_abs();
-            if e < 10 {
-                out.push(b'0');
-            }
-            out.extend_from_slice(e.to_string().as_bytes());
-        }
+        let (digits, x) = significant_digits(mant, exp, p);
+        // |x| <= 4951 for every finite long double.
+        assemble_g(self.neg, &digits, x as i32, out);
     }
 
     /// Appends glibc `printf("%La", self)` for the x87 format, e.g.
@@ -374,8 +278,30 @@ impl LongDouble {
 
 impl Add for LongDouble {
     type Output = LongDouble;
-    fn add(self, rhs: LongDouble) -> LongDouble {
-        LongDouble::add(self, rhs)
+
+    /// Correctly rounded IEEE addition (round to nearest, ties to even),
+    /// like x87 `long double` addition.
+    fn add(self, other: LongDouble) -> LongDouble {
+        let (a, b) = (self, other);
+        match (a.kind, b.kind) {
+            (Kind::Nan, _) => a,
+            (_, Kind::Nan) => b,
+            (Kind::Inf, Kind::Inf) if a.neg != b.neg => LongDouble {
+                neg: true,
+                kind: Kind::Nan,
+            },
+            (Kind::Inf, _) => a,
+            (_, Kind::Inf) => b,
+            (Kind::Zero, Kind::Zero) => LongDouble {
+                neg: a.neg && b.neg,
+                kind: Kind::Zero,
+            },
+            (Kind::Zero, _) => b,
+            (_, Kind::Zero) => a,
+            (Kind::Finite { mant: ma, exp: ea }, Kind::Finite { mant: mb, exp: eb }) => {
+                add_finite((a.neg, ma, ea), (b.neg, mb, eb))
+            }
+        }
     }
 }
 
@@ -414,6 +340,69 @@ impl From<i64> for LongDouble {
     fn from(v: i64) -> Self {
         LongDouble::from_i64(v)
     }
+}
+
+/// The `p` leading significant decimal digits of `mant * 2^exp` (> 0),
+/// rounded half-to-even on the exact value, and the decimal exponent of the
+/// first digit (after rounding, as `%e`/`%g` report it).
+fn significant_digits(mant: u64, exp: i32, p: usize) -> (Vec<u8>, i64) {
+    if exp < 0 {
+        // Scale by 10^s so that p digits land left of the binary point,
+        // correcting the logarithm estimate if it was off by one.
+        let bits = i64::from(64 - mant.leading_zeros()) - 1 + i64::from(exp);
+        let mut x = (bits as f64 * std::f64::consts::LOG10_2).floor() as i64;
+        loop {
+            let s = p as i64 - 1 - x;
+            if s < 0 {
+                break; // integer-sized value: use the exact expansion
+            }
+            let mut scaled = Big::from_u64(mant);
+            scaled.mul_pow10(s as usize);
+            let q = scaled.shr_round_even(u64::from(exp.unsigned_abs()));
+            let mut digits = Vec::new();
+            q.write_decimal(&mut digits);
+            match digits.len().cmp(&p) {
+                Ordering::Greater => x += 1,
+                Ordering::Less => x -= 1,
+                Ordering::Equal if q.is_zero() => x -= 1,
+                Ordering::Equal => return (digits, x),
+            }
+        }
+    }
+    // Exact decimal expansion: value = all * 10^-point_shift.
+    let mut big = Big::from_u64(mant);
+    let point_shift = if exp >= 0 {
+        big.shl(exp as u32);
+        0
+    } else {
+        big.mul_pow5(exp.unsigned_abs() as usize);
+        i64::from(exp.unsigned_abs())
+    };
+    let mut all = Vec::new();
+    big.write_decimal(&mut all);
+    let mut x = all.len() as i64 - 1 - point_shift;
+    let mut digits: Vec<u8> = all.iter().take(p).copied().collect();
+    digits.resize(p, b'0');
+    if all.len() > p {
+        let rest = &all[p..];
+        let tail_nonzero = rest[1..].iter().any(|&d| d != b'0');
+        let last_odd = (digits[p - 1] - b'0') % 2 == 1;
+        if rest[0] > b'5' || (rest[0] == b'5' && (tail_nonzero || last_odd)) {
+            // Propagate the carry; all nines become 10...0.
+            match digits.iter().rposition(|&d| d != b'9') {
+                Some(i) => {
+                    digits[i] += 1;
+                    digits[i + 1..].fill(b'0');
+                }
+                None => {
+                    digits.fill(b'0');
+                    digits[0] = b'1';
+                    x += 1;
+                }
+            }
+        }
+    }
+    (digits, x)
 }
 
 /// Adds two finite non-zero values with a single rounding.
@@ -690,9 +679,9 @@ impl Big {
     }
 
     fn bit_len(&self) -> u64 {
-        self.limbs
-            .last()
-            .map_or(0, |&top| self.limbs.len() as u64 * 32 - u64::from(top.leading_zeros()))
+        self.limbs.last().map_or(0, |&top| {
+            self.limbs.len() as u64 * 32 - u64::from(top.leading_zeros())
+        })
     }
 
     fn mul_small(&mut self, m: u32) {
@@ -781,7 +770,7 @@ impl Big {
     fn any_bits_below(&self, i: u64) -> bool {
         let words = (i / 32) as usize;
         self.limbs.iter().take(words).any(|&l| l != 0)
-            || (i % 32 != 0
+            || (!i.is_multiple_of(32)
                 && self
                     .limbs
                     .get(words)
@@ -861,13 +850,15 @@ impl Big {
         (q, !self.is_zero())
     }
 
-    /// Divides in place by `d`, returning the remainder.
-    fn divrem_small(&mut self, d: u32) -> u32 {
+    /// Divides in place by 10^9, returning the remainder. (A constant
+    /// divisor lets the compiler use multiplications instead of `div`.)
+    fn divrem_1e9(&mut self) -> u32 {
+        const D: u64 = 1_000_000_000;
         let mut rem = 0u64;
         for limb in self.limbs.iter_mut().rev() {
             let cur = (rem << 32) | u64::from(*limb);
-            *limb = (cur / u64::from(d)) as u32;
-            rem = cur % u64::from(d);
+            *limb = (cur / D) as u32;
+            rem = cur % D;
         }
         self.trim();
         rem as u32
@@ -875,21 +866,31 @@ impl Big {
 
     fn write_decimal(&self, out: &mut Vec<u8>) {
         if self.limbs.len() <= 2 {
-            let v = self.limbs.iter().rev().fold(0u64, |acc, &l| (acc << 32) | u64::from(l));
+            let v = self
+                .limbs
+                .iter()
+                .rev()
+                .fold(0u64, |acc, &l| (acc << 32) | u64::from(l));
             out.extend_from_slice(v.to_string().as_bytes());
             return;
         }
-        let mut chunks = Vec::new();
+        let mut chunks = Vec::with_capacity(self.limbs.len() * 32 / 29 + 1);
         let mut n = self.clone();
         while !n.is_zero() {
-            chunks.push(n.divrem_small(1_000_000_000));
+            chunks.push(n.divrem_1e9());
         }
         let mut iter = chunks.iter().rev();
         if let Some(first) = iter.next() {
             out.extend_from_slice(first.to_string().as_bytes());
         }
-        for c in iter {
-            out.extend_from_slice(format!("{c:09}").as_bytes());
+        for &c in iter {
+            let mut buf = [b'0'; 9];
+            let mut v = c;
+            for slot in buf.iter_mut().rev() {
+                *slot = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            out.extend_from_slice(&buf);
         }
     }
 }
@@ -934,14 +935,27 @@ mod tests {
         assert_eq!(incr("0", "1e-4940").unwrap(), "0");
         let big = incr("0", "1e300").unwrap();
         assert_eq!(big.len(), 301);
-        assert!(big.starts_with("1000000000000000000008997324079559193870523944273290747938260082321265646596180935755849152083750497190350372508614274830"));
+        assert!(big.starts_with("1000000000000000000008997324079559193870523944273290747938260082321265646596180935755849152083750497190350372508614274835903592556184672983913096260"));
         let huge = incr("0", "1e4000").unwrap();
         assert_eq!(huge.len(), 4000);
         assert!(huge.starts_with("9999999999999999999965463873099623784932492583506957631301508333043261943306342355481821641865509279862764452073123673"));
-        for (a, b) in [("1e4932", "1e4932"), ("0", "inf"), ("0", "INFINITY"), ("0", "-inf")] {
+        for (a, b) in [
+            ("1e4932", "1e4932"),
+            ("0", "inf"),
+            ("0", "INFINITY"),
+            ("0", "-inf"),
+        ] {
             assert_eq!(incr(a, b), Err("increment would produce NaN or Infinity"));
         }
-        for (a, b) in [("0", "nan"), ("0", "1e"), ("0", " 1"), ("0", "1 "), ("0", "1e-5000"), ("0", ""), ("x", "1")] {
+        for (a, b) in [
+            ("0", "nan"),
+            ("0", "1e"),
+            ("0", " 1"),
+            ("0", "1 "),
+            ("0", "1e-5000"),
+            ("0", ""),
+            ("x", "1"),
+        ] {
             assert_eq!(incr(a, b), Err("value is not a valid float"), "{a} {b}");
         }
     }
@@ -952,9 +966,10 @@ mod tests {
         assert_eq!(human("-1.5"), "-1.5");
         assert_eq!(human("0.1"), "0.1");
         assert_eq!(human("-0.000000000000000001"), "0");
-        assert_eq!(human("0.000000000000000005"), "0.00000000000000001");
+        assert_eq!(human("0.000000000000000005"), "0");
+        assert_eq!(human("0.000000000000000015"), "0.00000000000000002");
         assert_eq!(human("1.00000000000000000000001"), "1");
-        assert_eq!(human("123456789.123456789"), "123456789.123456789");
+        assert_eq!(human("123456789.123456789"), "123456789.12345678899873747");
         assert_eq!(human("3.6451995318824746025e-4951"), "0");
         assert_eq!(human("1.18973149535723176502e+4932").len(), 4933);
         let inf = LongDouble::INFINITY;
@@ -965,12 +980,19 @@ mod tests {
 
     #[test]
     fn auto_and_hex_format() {
-        let f = |s: &str, m| String::from_utf8(ld2string(string2ld(s.as_bytes()).unwrap(), m)).unwrap();
+        let f =
+            |s: &str, m| String::from_utf8(ld2string(string2ld(s.as_bytes()).unwrap(), m)).unwrap();
         // Expected strings from glibc printf("%.17Lg") / printf("%La").
-        assert_eq!(f("0.1", LdStrMode::Auto), "0.10000000000000000001");
+        assert_eq!(f("0.1", LdStrMode::Auto), "0.1");
         assert_eq!(f("10.5", LdStrMode::Auto), "10.5");
-        assert_eq!(f("1e300", LdStrMode::Auto), "1.0000000000000000003e+300");
-        assert_eq!(f("1e-5", LdStrMode::Auto), "1.0000000000000000001e-05");
+        assert_eq!(f("1e300", LdStrMode::Auto), "1e+300");
+        assert_eq!(
+            f("123456789.123456789", LdStrMode::Auto),
+            "123456789.12345679"
+        );
+        assert_eq!(f("1e-4950", LdStrMode::Auto), "1.0935598595647424e-4950");
+        assert_eq!(f("-0", LdStrMode::Auto), "-0");
+        assert_eq!(f("1e-5", LdStrMode::Auto), "1e-05");
         assert_eq!(f("10.5", LdStrMode::Hex), "0xa.8p+0");
         assert_eq!(f("1", LdStrMode::Hex), "0x8p-3");
         assert_eq!(f("-0", LdStrMode::Hex), "-0x0p+0");
@@ -992,17 +1014,36 @@ mod tests {
         assert!(string2ld(b"1e-4960").is_none());
         assert!(string2ld(b"1\x002").is_none());
         assert!(string2ld(&vec![b'1'; MAX_LONG_DOUBLE_CHARS]).is_none());
-        assert!(string2ld(&vec![b'1'; MAX_LONG_DOUBLE_CHARS - 1]).is_some());
+        let mut long = b"0.".to_vec();
+        long.resize(MAX_LONG_DOUBLE_CHARS - 1, b'1');
+        assert!(string2ld(&long).is_some());
+        long.push(b'1');
+        assert!(string2ld(&long).is_none());
     }
 
     #[test]
     fn conversions() {
-        for x in [0.0, 1.0, -2.5, 0.1, 1e300, 5e-324, f64::MAX, f64::MIN_POSITIVE] {
+        for x in [
+            0.0,
+            1.0,
+            -2.5,
+            0.1,
+            1e300,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ] {
             assert_eq!(LongDouble::from_f64(x).to_f64().to_bits(), x.to_bits());
         }
         assert!(LongDouble::from_f64(f64::NAN).is_nan());
-        assert_eq!(LongDouble::from_i64(i64::MIN).to_parts(), Some((true, 1 << 63, 0)));
-        assert_eq!(LongDouble::from_i64(3).to_parts(), Some((false, 3 << 62, -62)));
+        assert_eq!(
+            LongDouble::from_i64(i64::MIN).to_parts(),
+            Some((true, 1 << 63, 0))
+        );
+        assert_eq!(
+            LongDouble::from_i64(3).to_parts(),
+            Some((false, 3 << 62, -62))
+        );
         let tenth = string2ld(b"0.1").unwrap();
         assert_eq!(tenth.to_f64(), 0.1);
         assert_eq!(string2ld(b"1e5000"), None);
@@ -1018,8 +1059,13 @@ mod tests {
         assert_eq!((one + eps) + half_ulp, one + eps + eps); // tie -> even (up)
         let tiny = LongDouble::from_parts(false, 1, -200);
         assert_eq!(one + tiny, one);
-        assert_eq!(one + (-tiny), LongDouble::from_parts(false, u64::MAX, -64));
-        assert_eq!((one + (-one)).is_sign_negative(), false);
+        assert_eq!(one + (-tiny), one);
+        let below_one = LongDouble::from_parts(false, u64::MAX, -64);
+        assert_eq!(one + -LongDouble::from_parts(false, 1, -65), one); // tie -> even
+        assert_eq!(one + -LongDouble::from_parts(false, 3, -66), below_one);
+        assert_eq!(one + -LongDouble::from_parts(false, 3, -67), one);
+        assert_eq!(one + -LongDouble::from_parts(false, 5, -67), below_one);
+        assert!(!(one + (-one)).is_sign_negative());
         let nz = -LongDouble::ZERO;
         assert!((nz + nz).is_sign_negative());
         assert!((LongDouble::INFINITY + -LongDouble::INFINITY).is_nan());
@@ -1027,5 +1073,83 @@ mod tests {
         assert!((max + max).is_infinite());
         let min_sub = LongDouble::from_parts(false, 1, -16445);
         assert_eq!((min_sub + min_sub).to_parts(), Some((false, 2, -16445)));
+    }
+    /// Random decimal literal covering tiny to huge magnitudes.
+    fn random_literal(state: &mut u64) -> String {
+        let mut next = || {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            *state
+        };
+        let digits = next() % 10u64.pow((next() % 19 + 1) as u32);
+        let exp = match next() % 4 {
+            0 => (next() % 60) as i64 - 30,
+            1 => (next() % 9900) as i64 - 4950,
+            _ => (next() % 24) as i64 - 12,
+        };
+        let sign = if next() % 3 == 0 { "-" } else { "" };
+        format!("{sign}{digits}e{exp}")
+    }
+
+    /// Differential test against the platform's real `long double`
+    /// (`strtold`, `+`, `printf`). Needs `cc` and x86-64 glibc.
+    #[test]
+    #[ignore = "needs a C compiler and x86-64 glibc; run with --ignored"]
+    fn compare_with_glibc_long_double() {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        const C_SRC: &str = r#"
+#include <stdio.h>
+#include <stdlib.h>
+int main(void) {
+    char a[256], b[256];
+    while (scanf("%255s %255s", a, b) == 2) {
+        long double x = strtold(a, NULL), y = strtold(b, NULL), s = x + y;
+        printf("%.17Lf %.17Lg %La %.17Lg\n", s, s, s, x);
+    }
+    return 0;
+}
+"#;
+        let dir = std::env::temp_dir().join(format!("redust-ld-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (src, bin) = (dir.join("ld.c"), dir.join("ld"));
+        std::fs::write(&src, C_SRC).unwrap();
+        let built = Command::new("cc")
+            .arg("-O2")
+            .arg("-o")
+            .arg(&bin)
+            .arg(&src)
+            .status();
+        assert!(built.is_ok_and(|s| s.success()), "cc failed");
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let pairs: Vec<(String, String)> = (0..20_000)
+            .map(|_| (random_literal(&mut state), random_literal(&mut state)))
+            .collect();
+        let input: String = pairs.iter().map(|(a, b)| format!("{a} {b}\n")).collect();
+        let mut child = Command::new(&bin)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let output = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let text = String::from_utf8(output.stdout).unwrap();
+        for ((a, b), want) in pairs.iter().zip(text.lines()) {
+            let x = strtold(a.as_bytes()).value;
+            let sum = x + strtold(b.as_bytes()).value;
+            let mut got = Vec::new();
+            sum.fmt_fixed(17, &mut got);
+            got.push(b' ');
+            sum.fmt_general(17, &mut got);
+            got.push(b' ');
+            sum.fmt_hex(&mut got);
+            got.push(b' ');
+            x.fmt_general(17, &mut got);
+            assert_eq!(String::from_utf8(got).unwrap(), want, "{a} + {b}");
+        }
     }
 }
