@@ -1,17 +1,20 @@
 //! Side effects of configuration changes on the running server (CONFIG SET's apply step):
 //! log level and file, databases that cannot change, hz, and the like.
 
-use crate::config::Config;
+use crate::config::{Apply, Config};
 use crate::server::Server;
 
-/// Apply a changed configuration. On error CONFIG SET rolls back and calls this again.
-pub fn apply(_srv: &mut Server, new: &Config, _old: &Config, _changed: &[usize]) -> Result<(), String> {
-    crate::log::set_logfile(&new.logfile);
-    Ok(())
+/// Apply one action of a changed configuration. On error CONFIG SET restores the old values
+/// and calls this again for each action to roll back.
+pub fn apply(_srv: &mut Server, _new: &Config, _old: &Config, action: Apply) -> Result<(), String> {
+    match action {
+        _ => Ok(()),
+    }
 }
 
 /// After CONFIG SET (success or rollback): refresh state derived from the config.
 pub fn after_set(srv: &mut Server) {
-    srv.hz = srv.config.hz as i32;
+    srv.hz = srv.config.hz.clamp(1, 500) as i32;
+    crate::log::set_verbosity(srv.config.loglevel as u8);
     srv.slowlog.trim(srv.config.slowlog_max_len as usize);
 }

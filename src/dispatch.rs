@@ -18,7 +18,7 @@ impl Server {
                 return;
             }
             let limits = ParseLimits {
-                max_bulk_len: self.config.proto_max_bulk_len,
+                max_bulk_len: self.config.proto_max_bulk_len as u64,
                 unauthenticated: !c.authenticated,
                 is_master: c.has(cf::MASTER),
             };
@@ -161,7 +161,7 @@ impl Server {
             self.reject(c, Some(id), &e);
             return;
         }
-        if spec.has(flags::PROTECTED) && spec.name == "debug" && !self.allow_protected(&self.config.enable_debug_command.clone(), c) {
+        if spec.has(flags::PROTECTED) && spec.name == "debug" && !self.config.enable_debug_command.allows(is_local(c)) {
             let e = CmdError::err("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
             self.reject(c, Some(id), &e);
             return;
@@ -193,15 +193,6 @@ impl Server {
             return;
         }
         self.call(c, id, argv);
-    }
-
-    /// `yes`/`local`/`no` protected-action check.
-    fn allow_protected(&self, setting: &str, c: &Client) -> bool {
-        match setting {
-            "yes" => true,
-            "local" => c.has(cf::UNIX_SOCKET) || c.addr.starts_with("127.0.0.1:") || c.addr.starts_with("::1:"),
-            _ => false,
-        }
     }
 
     /// Execute command `id` for client `c` (Redis's call()).
@@ -263,3 +254,9 @@ impl Server {
     pub fn propagate(&mut self, _db: usize, _argv: Vec<Bytes>) {}
 }
 
+
+/// Is the client connected locally (unix socket or loopback)? Protected configs and DEBUG
+/// with `local` allow these only.
+pub fn is_local(c: &Client) -> bool {
+    c.has(cf::UNIX_SOCKET) || c.addr.starts_with("127.0.0.1:") || c.addr.starts_with("::1:")
+}

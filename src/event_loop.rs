@@ -114,8 +114,7 @@ impl Server {
                 }
             }
         }
-        if !self.config.unixsocket.is_empty() {
-            let path = self.config.unixsocket.clone();
+        if let Some(path) = self.config.unixsocket.clone() {
             let _ = std::fs::remove_file(&path);
             match UnixListener::bind(&path) {
                 Ok(l) => {
@@ -123,7 +122,7 @@ impl Server {
                     if self.config.unixsocketperm != 0 {
                         let _ = std::fs::set_permissions(
                             &path,
-                            std::fs::Permissions::from_mode(self.config.unixsocketperm),
+                            std::fs::Permissions::from_mode(self.config.unixsocketperm as u32),
                         );
                     }
                     self.listeners.push(Listener::Unix(l, path));
@@ -279,7 +278,7 @@ impl Server {
         if unix {
             c.flags |= flags::UNIX_SOCKET;
         }
-        c.authenticated = self.config.requirepass.is_empty();
+        c.authenticated = self.config.requirepass.is_none();
         entry.insert(Some(Box::new(c)));
         log::debug!("Accepted client id {}", id);
     }

@@ -134,7 +134,7 @@ pub fn generate(srv: &Server, current: Option<&Client>, args: &[String]) -> Stri
             bytes_to_human(total),
             srv.config.maxmemory,
             bytes_to_human(srv.config.maxmemory),
-            srv.config.maxmemory_policy_name(),
+            srv.config.maxmemory_policy,
             active as f64 / allocated.max(1) as f64,
             active as i64 - allocated as i64,
             resident as f64 / active.max(1) as f64,

@@ -69,11 +69,9 @@ fn main() {
             _ => {}
         }
     }
-    let (config_file, options, from_stdin) = config::args_to_options(&argv[1..]);
-    let config_file_abs = config_file.as_ref().map(|f| {
-        std::fs::canonicalize(f).map(|p| p.display().to_string()).unwrap_or_else(|_| f.clone())
-    });
-    let loaded = match config::Config::load(config_file.as_deref(), &options, from_stdin) {
+    let cl = config::parse_command_line(&argv[1..]);
+    let config_file = cl.config_file.clone();
+    let cfg = match config::Config::load(config_file.as_deref(), &cl.options, cl.read_stdin) {
         Ok(c) => c,
         Err(e) => {
             eprint!("{}", e);
@@ -81,9 +79,10 @@ fn main() {
         }
     };
     log::init();
-    log::set_logfile(&loaded.config.logfile);
-    log::set_verbosity(loaded.config.loglevel_value());
-    if loaded.config.daemonize {
+    log::set_logfile(&cfg.logfile);
+    log::set_verbosity(cfg.loglevel as u8);
+    log::set_syslog(cfg.syslog_enabled, &cfg.syslog_ident, syslog_facility(cfg.syslog_facility));
+    if cfg.daemonize {
         daemonize();
     }
     ::log::warn!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
@@ -98,16 +97,19 @@ fn main() {
         ::log::warn!("Configuration loaded");
     }
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| argv[0].clone());
-    let mut srv = match server::Server::new(loaded.config, config_file_abs, exe) {
+    let renames = cfg.startup.rename_commands.clone();
+    let mut srv = match server::Server::new(cfg, config_file.clone(), exe) {
         Ok(s) => s,
         Err(e) => {
             ::log::warn!("Failed creating the event loop. Error message: '{}'", e);
             std::process::exit(1);
         }
     };
-    for (old, new) in &loaded.renames {
-        if let Err(e) = srv.commands.rename(old, new) {
-            eprintln!("\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\n{}", REDIS_VERSION, e);
+    for d in &renames {
+        let old = String::from_utf8_lossy(&d.args[1]).into_owned();
+        let new = d.args.get(2).map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
+        if let Err(e) = srv.commands.rename(&old, &new) {
+            eprint!("{}", config::ConfigFileError::at(d, e));
             std::process::exit(1);
         }
     }
@@ -117,8 +119,8 @@ fn main() {
     } else {
         ::log::info!("Running mode=standalone, port={}.", srv.config.port);
     }
-    if !srv.config.pidfile.is_empty() && (srv.config.daemonize || config_file.is_some()) {
-        if let Err(e) = std::fs::write(&srv.config.pidfile, format!("{}\n", std::process::id())) {
+    if let Some(pidfile) = &srv.config.pidfile {
+        if let Err(e) = std::fs::write(pidfile, format!("{}\n", std::process::id())) {
             ::log::warn!("Failed to write PID file: {}", e);
         }
     }
@@ -164,5 +166,21 @@ fn daemonize() {
         for fd in 0..3 {
             let _ = nix::unistd::dup2(f.as_raw_fd(), fd);
         }
+    }
+}
+
+/// The syslog(3) facility for a `syslog-facility` value.
+fn syslog_facility(f: config::SyslogFacility) -> i32 {
+    use config::SyslogFacility as F;
+    match f {
+        F::User => libc::LOG_USER,
+        F::Local0 => libc::LOG_LOCAL0,
+        F::Local1 => libc::LOG_LOCAL1,
+        F::Local2 => libc::LOG_LOCAL2,
+        F::Local3 => libc::LOG_LOCAL3,
+        F::Local4 => libc::LOG_LOCAL4,
+        F::Local5 => libc::LOG_LOCAL5,
+        F::Local6 => libc::LOG_LOCAL6,
+        F::Local7 => libc::LOG_LOCAL7,
     }
 }

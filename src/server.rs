@@ -417,9 +417,9 @@ impl Server {
                 log::warn!("Error trying to save the DB. Exit anyway.");
             }
         }
-        if !self.config.pidfile.is_empty() {
+        if let Some(pidfile) = &self.config.pidfile {
             log::info!("Removing the pid file.");
-            let _ = std::fs::remove_file(&self.config.pidfile);
+            let _ = std::fs::remove_file(pidfile);
         }
         for l in &self.listeners {
             if let Some(path) = l.unix_path() {

@@ -71,7 +71,7 @@ fn reset(ctx: &mut Ctx) -> CmdResult {
     ctx.client.name = None;
     ctx.client.reply_mode = ReplyMode::On;
     ctx.client.flags &= !(cf::NO_EVICT | cf::READONLY | cf::NO_TOUCH);
-    ctx.client.authenticated = ctx.srv.config.requirepass.is_empty();
+    ctx.client.authenticated = ctx.srv.config.requirepass.is_none();
     ctx.client.user = "default".into();
     ctx.reply().simple(b"RESET");
     Ok(())
@@ -82,8 +82,7 @@ fn check_password(ctx: &mut Ctx, user: &[u8], pass: &[u8]) -> Result<bool, CmdEr
     if !user.eq_ignore_ascii_case(b"default") {
         return Ok(false);
     }
-    let required = ctx.srv.config.requirepass.as_bytes();
-    Ok(required.is_empty() || required == pass)
+    Ok(ctx.srv.config.requirepass.as_deref().is_none_or(|r| r == pass))
 }
 
 const WRONGPASS: CmdError = CmdError::Static("WRONGPASS invalid username-password pair or user is disabled.");
@@ -93,7 +92,7 @@ fn auth(ctx: &mut Ctx) -> CmdResult {
         return Err(errors::SYNTAX);
     }
     let (user, pass): (&[u8], &[u8]) = if ctx.argv.len() == 2 {
-        if ctx.srv.config.requirepass.is_empty() {
+        if ctx.srv.config.requirepass.is_none() {
             return Err(CmdError::err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
         }
         (b"default", ctx.arg(1))

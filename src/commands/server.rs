@@ -90,7 +90,7 @@ fn config_get(ctx: &mut Ctx) -> CmdResult {
     r.map_len(pairs.len());
     for (k, v) in pairs {
         r.bulk(k.as_bytes());
-        r.bulk(v.as_bytes());
+        r.bulk(&v);
     }
     Ok(())
 }
@@ -100,10 +100,13 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
         return Err(subcommand_syntax_error(ctx));
     }
     let pairs: Vec<(&[u8], &[u8])> = ctx.argv[2..].chunks(2).map(|p| (&p[0][..], &p[1][..])).collect();
-    let local = ctx.client.has(cf::UNIX_SOCKET) || ctx.client.addr.starts_with("127.0.0.1:") || ctx.client.addr.starts_with("::1:");
+    let opts = crate::config::SetOptions {
+        client_is_local: crate::dispatch::is_local(ctx.client),
+        loading: ctx.srv.persistence.loading,
+    };
     let srv = &mut *ctx.srv;
     let mut cfg = std::mem::take(&mut srv.config);
-    let res = cfg.set(&pairs, local, &mut |new, old, changed| crate::config_apply::apply(srv, new, old, changed));
+    let res = cfg.set(&pairs, &opts, &mut |new, old, action| crate::config_apply::apply(srv, new, old, action));
     srv.config = cfg;
     crate::config_apply::after_set(srv);
     res.map_err(CmdError::Owned)?;
@@ -121,7 +124,8 @@ fn config_rewrite(ctx: &mut Ctx) -> CmdResult {
     let Some(path) = ctx.srv.config_file.clone() else {
         return Err(CmdError::err("The server is running without a config file"));
     };
-    match ctx.srv.config.rewrite(&path) {
+    let extras = crate::config::RewriteExtras { force_all: false, users: None, loadmodules: None };
+    match ctx.srv.config.rewrite(std::path::Path::new(&path), &extras) {
         Ok(()) => {
             log::info!("CONFIG REWRITE executed with success.");
             ctx.reply().ok();
@@ -129,7 +133,7 @@ fn config_rewrite(ctx: &mut Ctx) -> CmdResult {
         }
         Err(e) => {
             log::warn!("CONFIG REWRITE failed: {}", e);
-            Err(CmdError::err(format!("Rewriting config file: {}", e)))
+            Err(CmdError::err(format!("Rewriting config file: {}", crate::config::strerror(&e))))
         }
     }
 }
@@ -767,7 +771,7 @@ pub fn feed_monitors(srv: &mut Server, c: &Client, db: usize, argv: &[Bytes]) {
     let us = crate::server::ustime();
     let mut line = format!("+{}.{:06} [{} ", us / 1_000_000, us % 1_000_000, db).into_bytes();
     if c.has(cf::UNIX_SOCKET) {
-        line.extend_from_slice(format!("unix:{}", srv.config.unixsocket).as_bytes());
+        line.extend_from_slice(format!("unix:{}", srv.config.unixsocket.as_deref().unwrap_or("")).as_bytes());
     } else {
         line.extend_from_slice(c.addr.as_bytes());
     }

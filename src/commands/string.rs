@@ -298,7 +298,7 @@ fn decrby(ctx: &mut Ctx) -> CmdResult {
 
 /// Refuse strings past `proto-max-bulk-len` (Redis's checkStringLength).
 fn check_string_length(ctx: &Ctx, size: u64) -> Result<(), CmdError> {
-    if size > ctx.srv.config.proto_max_bulk_len {
+    if size > ctx.srv.config.proto_max_bulk_len as u64 {
         return Err(CmdError::err("string exceeds maximum allowed size (proto-max-bulk-len)"));
     }
     Ok(())

@@ -166,6 +166,22 @@ pub fn push_repr(out: &mut String, bytes: &[u8]) {
     out.push('"');
 }
 
+/// Returns `bytes` unchanged when [`split_args`] reads it back as one
+/// argument, else quoted with [`push_repr`]. Redis writes `bind` addresses
+/// and the `replicaof` host raw; quoting only the odd values keeps normal
+/// output identical while keeping rewritten files loadable.
+pub fn quote_if_needed(bytes: &[u8]) -> String {
+    let plain = !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|&c| c.is_ascii_graphic() && c != b'"' && c != b'\'' && c != b'\\');
+    if plain {
+        String::from_utf8_lossy(bytes).into_owned()
+    } else {
+        repr(bytes)
+    }
+}
+
 /// Returns `bytes` quoted with [`push_repr`].
 pub fn repr(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() + 2);
@@ -201,10 +217,10 @@ pub fn parse_memory(value: &[u8]) -> Option<u64> {
     }
     let mut val: u64 = 0;
     for &c in &value[..digits] {
-        val = match val.checked_mul(10).and_then(|v| v.checked_add(u64::from(c - b'0'))) {
-            Some(v) => v,
-            None => u64::MAX,
-        };
+        val = val
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(c - b'0')))
+            .unwrap_or(u64::MAX);
         if val == u64::MAX {
             break;
         }
@@ -279,14 +295,21 @@ pub(crate) fn c_strtoll(s: &[u8], radix: u32) -> StrToLl {
             Some(d) => d,
             None => break,
         };
-        match acc.checked_mul(u64::from(radix)).and_then(|a| a.checked_add(u64::from(d))) {
+        match acc
+            .checked_mul(u64::from(radix))
+            .and_then(|a| a.checked_add(u64::from(d)))
+        {
             Some(a) => acc = a,
             None => overflow = true,
         }
         i += 1;
     }
     if i == start {
-        return StrToLl { value: 0, end: 0, overflow: false };
+        return StrToLl {
+            value: 0,
+            end: 0,
+            overflow: false,
+        };
     }
     let value = if negative {
         if overflow || acc > (i64::MAX as u64) + 1 {
@@ -301,7 +324,11 @@ pub(crate) fn c_strtoll(s: &[u8], radix: u32) -> StrToLl {
     } else {
         acc as i64
     };
-    StrToLl { value, end: i, overflow }
+    StrToLl {
+        value,
+        end: i,
+        overflow,
+    }
 }
 
 /// `strtoll(s, &end, 10)` followed by the usual Redis check `*end == '\0'`
@@ -313,17 +340,74 @@ pub(crate) fn c_strtoll_full(s: &[u8]) -> Option<i64> {
 }
 
 /// Parses a double like Redis's `string2d()` (`strtod` consuming the whole
-/// input, no leading space, no NaN, no overflow to infinity).
+/// input, no leading space, no NaN, no overflow to infinity, no underflow to
+/// zero). C99 hexadecimal floats (`0x1p4`) are accepted like `strtod` does.
 pub(crate) fn parse_f64_strict(s: &[u8]) -> Option<f64> {
     let s = std::str::from_utf8(s).ok()?;
     if s.is_empty() || s.starts_with(|c: char| c.is_ascii_whitespace()) {
         return None;
     }
-    let v: f64 = s.parse().ok()?;
-    let lower = s.to_ascii_lowercase();
-    let literal_inf = lower.trim_start_matches(['+', '-']).starts_with("inf");
-    if v.is_nan() || (v.is_infinite() && !literal_inf) {
+    let unsigned = s.trim_start_matches(['+', '-']);
+    if unsigned.len() + 1 < s.len() {
         return None;
+    }
+    let v = match unsigned.get(..2) {
+        Some("0x" | "0X") => {
+            let v = parse_hex_float(&unsigned[2..])?;
+            if s.starts_with('-') {
+                -v
+            } else {
+                v
+            }
+        }
+        _ => s.parse().ok()?,
+    };
+    let lower = unsigned.to_ascii_lowercase();
+    if v.is_nan() || (v.is_infinite() && !lower.starts_with("inf")) {
+        return None;
+    }
+    // Underflow to zero is a range error for strtod.
+    let mantissa = lower.split(['e', 'p']).next().unwrap_or("");
+    let mantissa = mantissa.strip_prefix("0x").unwrap_or(mantissa);
+    if v == 0.0 && mantissa.bytes().any(|c| c.is_ascii_hexdigit() && c != b'0') {
+        return None;
+    }
+    Some(v)
+}
+
+/// The part of a hexadecimal float after `0x`: `hex[.hex][p[+-]dec]`.
+fn parse_hex_float(s: &str) -> Option<f64> {
+    let (mantissa, exp) = match s.find(['p', 'P']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int.chars() {
+        v = v * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        v += f64::from(c.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    if let Some(exp) = exp {
+        let digits = exp.trim_start_matches(['+', '-']);
+        if digits.is_empty()
+            || !digits.bytes().all(|c| c.is_ascii_digit())
+            || exp.len() > digits.len() + 1
+        {
+            return None;
+        }
+        let e: i32 = exp.parse().unwrap_or(if exp.starts_with('-') {
+            i32::MIN
+        } else {
+            i32::MAX
+        });
+        v *= 2f64.powi(e.clamp(-2000, 2000));
     }
     Some(v)
 }
@@ -349,11 +433,11 @@ pub fn format_memory_for_config(bytes: u64) -> String {
     const KB: u64 = 1024;
     const MB: u64 = 1024 * 1024;
     const GB: u64 = 1024 * 1024 * 1024;
-    if bytes != 0 && bytes % GB == 0 {
+    if bytes != 0 && bytes.is_multiple_of(GB) {
         format!("{}gb", bytes / GB)
-    } else if bytes != 0 && bytes % MB == 0 {
+    } else if bytes != 0 && bytes.is_multiple_of(MB) {
         format!("{}mb", bytes / MB)
-    } else if bytes != 0 && bytes % KB == 0 {
+    } else if bytes != 0 && bytes.is_multiple_of(KB) {
         format!("{}kb", bytes / KB)
     } else {
         bytes.to_string()
@@ -514,7 +598,10 @@ mod tests {
         assert_eq!(sa(r#"save """#), ["save", ""]);
         assert_eq!(sa(r#""\n\r\t\b\a\\\"\q""#), ["\n\r\t\x08\x07\\\"q"]);
         assert_eq!(sa(r#""\x41\x4a\x4B""#), ["AJK"]);
-        assert_eq!(split_args(br#""\xff\x00""#).unwrap(), vec![vec![0xff, 0x00]]);
+        assert_eq!(
+            split_args(br#""\xff\x00""#).unwrap(),
+            vec![vec![0xff, 0x00]]
+        );
         // An incomplete hex escape is a plain escaped 'x'.
         assert_eq!(sa(r#""\x4""#), ["x4"]);
         assert_eq!(sa(r#""\xzz""#), ["xzz"]);
@@ -532,7 +619,16 @@ mod tests {
 
     #[test]
     fn split_args_errors() {
-        for bad in [r#""foo"#, r#""foo"bar"#, "'foo", "'foo'bar", r#""\"#, r#"a "b"c"#, "\"", "'"] {
+        for bad in [
+            r#""foo"#,
+            r#""foo"bar"#,
+            "'foo",
+            "'foo'bar",
+            r#""\"#,
+            r#"a "b"c"#,
+            "\"",
+            "'",
+        ] {
             assert_eq!(split_args(bad.as_bytes()), Err(UnbalancedQuotes), "{bad}");
         }
         assert_eq!(sa(r#""foo"  bar"#), ["foo", "bar"]);
@@ -542,7 +638,10 @@ mod tests {
 
     #[test]
     fn split_args_stops_at_nul() {
-        assert_eq!(split_args(b"a b\0c d").unwrap(), vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(
+            split_args(b"a b\0c d").unwrap(),
+            vec![b"a".to_vec(), b"b".to_vec()]
+        );
         assert_eq!(split_args(b"\"ab\0cd\"").unwrap_err(), UnbalancedQuotes);
     }
 
@@ -588,7 +687,10 @@ mod tests {
     fn split_on_spaces_like_sdssplitlen() {
         assert!(split_on_spaces(b"").is_empty());
         assert_eq!(split_on_spaces(b"a b"), vec![&b"a"[..], b"b"]);
-        assert_eq!(split_on_spaces(b" a  b "), vec![&b""[..], b"a", b"", b"b", b""]);
+        assert_eq!(
+            split_on_spaces(b" a  b "),
+            vec![&b""[..], b"a", b"", b"b", b""]
+        );
     }
 
     #[test]
@@ -614,8 +716,22 @@ mod tests {
         assert_eq!(parse_memory(b""), Some(0));
         assert_eq!(parse_memory(b"99999999999999999999999"), Some(u64::MAX));
         assert_eq!(parse_memory(b"18446744073709551615"), Some(u64::MAX));
-        for bad in [&b"-1"[..], b"1tb", b" 1", b"+1", b"1.5mb", b"1 mb", b"abc", b"1kbb"] {
-            assert_eq!(parse_memory(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"-1"[..],
+            b"1tb",
+            b" 1",
+            b"+1",
+            b"1.5mb",
+            b"1 mb",
+            b"abc",
+            b"1kbb",
+        ] {
+            assert_eq!(
+                parse_memory(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         let long = vec![b'1'; 128];
         assert_eq!(parse_memory(&long), None);
@@ -627,8 +743,23 @@ mod tests {
         assert_eq!(parse_i64_strict(b"-1"), Some(-1));
         assert_eq!(parse_i64_strict(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_i64_strict(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [&b""[..], b"-", b"01", b"+1", b" 1", b"1 ", b"9223372036854775808", b"-0", b"1a"] {
-            assert_eq!(parse_i64_strict(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b""[..],
+            b"-",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"9223372036854775808",
+            b"-0",
+            b"1a",
+        ] {
+            assert_eq!(
+                parse_i64_strict(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -656,6 +787,15 @@ mod tests {
         assert_eq!(parse_f64_strict(b" 1"), None);
         assert_eq!(parse_f64_strict(b"nan"), None);
         assert_eq!(parse_f64_strict(b"1e999"), None);
+        assert_eq!(parse_f64_strict(b"1e-400"), None);
+        assert_eq!(parse_f64_strict(b"0e-400"), Some(0.0));
+        assert_eq!(parse_f64_strict(b"0x10"), Some(16.0));
+        assert_eq!(parse_f64_strict(b"0x1.8p1"), Some(3.0));
+        assert_eq!(parse_f64_strict(b"-0x1p-2"), Some(-0.25));
+        assert_eq!(parse_f64_strict(b"0x"), None);
+        assert_eq!(parse_f64_strict(b"0xg"), None);
+        assert_eq!(parse_f64_strict(b"+-1"), None);
+        assert_eq!(parse_f64_strict(b"inf"), Some(f64::INFINITY));
         assert_eq!(format_f64_trimmed(99.9), "99.9");
         assert_eq!(format_f64_trimmed(50.0), "50");
         assert_eq!(format_f64_trimmed(0.0), "0");
@@ -685,7 +825,8 @@ mod tests {
     #[test]
     fn globbing() {
         assert!(glob_match(b"*", b"anything", true));
-        assert!(glob_match(b"*", b"", true));
+        // Like Redis 7.0, an empty string never matches (loop never entered).
+        assert!(!glob_match(b"*", b"", true));
         assert!(glob_match(b"max*", b"maxmemory", true));
         assert!(glob_match(b"MAX*", b"maxmemory", true));
         assert!(!glob_match(b"MAX*", b"maxmemory", false));

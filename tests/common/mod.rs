@@ -1,0 +1,200 @@
+//! Shared helpers for integration tests: start the real `redust-server` binary on a free port
+//! and talk RESP to it over TCP.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running server, killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub dir: std::path::PathBuf,
+}
+
+/// A free TCP port on localhost.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Server {
+    /// Start with extra `--directive value` arguments.
+    pub fn start(args: &[&str]) -> Server {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("redust-test-{}-{}", std::process::id(), port));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_redust-server"));
+        cmd.arg("--port")
+            .arg(port.to_string())
+            .arg("--bind")
+            .arg("127.0.0.1")
+            .arg("--save")
+            .arg("")
+            .arg("--dir")
+            .arg(&dir)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = cmd.spawn().expect("spawn redust-server");
+        let s = Server { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        s
+    }
+
+    /// A new client connection.
+    pub fn client(&self) -> Client {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Client {
+            r: BufReader::new(s.try_clone().unwrap()),
+            w: s,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A parsed reply, RESP2 or RESP3.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Status(String),
+    Error(String),
+    Int(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Option<Vec<Reply>>),
+    Map(Vec<(Reply, Reply)>),
+    Set(Vec<Reply>),
+    Push(Vec<Reply>),
+    Double(String),
+    Bool(bool),
+    Null,
+    Verbatim(String),
+    BigNum(String),
+}
+
+impl Reply {
+    /// The bytes of a bulk (panics otherwise).
+    pub fn bulk_str(&self) -> String {
+        match self {
+            Reply::Bulk(Some(b)) => String::from_utf8_lossy(b).into_owned(),
+            Reply::Verbatim(s) => s.clone(),
+            other => panic!("not a bulk: {:?}", other),
+        }
+    }
+}
+
+/// A client connection.
+pub struct Client {
+    r: BufReader<TcpStream>,
+    pub w: TcpStream,
+}
+
+impl Client {
+    /// Send raw bytes.
+    pub fn send_raw(&mut self, b: &[u8]) {
+        self.w.write_all(b).unwrap();
+    }
+
+    /// Send a command as a multibulk.
+    pub fn send(&mut self, args: &[&[u8]]) {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        self.send_raw(&out);
+    }
+
+    /// Send a command and read its reply.
+    pub fn cmd(&mut self, args: &[&str]) -> Reply {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.send(&a);
+        self.read()
+    }
+
+    fn line(&mut self) -> String {
+        let mut s = String::new();
+        self.r.read_line(&mut s).unwrap();
+        assert!(s.ends_with("\r\n"), "bad line {:?}", s);
+        s.truncate(s.len() - 2);
+        s
+    }
+
+    fn items(&mut self, n: usize) -> Vec<Reply> {
+        (0..n).map(|_| self.read()).collect()
+    }
+
+    /// Read one reply.
+    pub fn read(&mut self) -> Reply {
+        let l = self.line();
+        let (t, rest) = l.split_at(1);
+        match t {
+            "+" => Reply::Status(rest.into()),
+            "-" => Reply::Error(rest.into()),
+            ":" => Reply::Int(rest.parse().unwrap()),
+            "$" | "=" => {
+                let n: i64 = rest.parse().unwrap();
+                if n < 0 {
+                    return Reply::Bulk(None);
+                }
+                let mut b = vec![0u8; n as usize + 2];
+                self.r.read_exact(&mut b).unwrap();
+                b.truncate(n as usize);
+                if t == "=" {
+                    Reply::Verbatim(String::from_utf8_lossy(&b[4..]).into_owned())
+                } else {
+                    Reply::Bulk(Some(b))
+                }
+            }
+            "*" => {
+                let n: i64 = rest.parse().unwrap();
+                if n < 0 {
+                    Reply::Array(None)
+                } else {
+                    Reply::Array(Some(self.items(n as usize)))
+                }
+            }
+            "%" => {
+                let n: usize = rest.parse().unwrap();
+                Reply::Map((0..n).map(|_| (self.read(), self.read())).collect())
+            }
+            "~" => {
+                let n: usize = rest.parse().unwrap();
+                Reply::Set(self.items(n))
+            }
+            ">" => {
+                let n: usize = rest.parse().unwrap();
+                Reply::Push(self.items(n))
+            }
+            "," => Reply::Double(rest.into()),
+            "#" => Reply::Bool(rest == "t"),
+            "_" => Reply::Null,
+            "(" => Reply::BigNum(rest.into()),
+            _ => panic!("unknown reply type {:?}", l),
+        }
+    }
+}
+
+/// Shorthand for a bulk reply.
+pub fn bulk(s: &str) -> Reply {
+    Reply::Bulk(Some(s.as_bytes().to_vec()))
+}
+
+/// Shorthand for a status reply.
+pub fn status(s: &str) -> Reply {
+    Reply::Status(s.into())
+}
