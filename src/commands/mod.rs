@@ -2,6 +2,7 @@
 //! built from.
 
 pub mod connection;
+pub mod debug;
 pub mod keyspace;
 pub mod multi;
 pub mod pubsub;
@@ -14,6 +15,7 @@ use crate::command::CommandSpec;
 pub static ALL: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     server::COMMANDS,
+    debug::COMMANDS,
     keyspace::COMMANDS,
     string::COMMANDS,
     multi::COMMANDS,

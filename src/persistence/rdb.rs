@@ -31,19 +31,27 @@ const ENC_LZF: u8 = 3;
 /// Redis's CRC-64 (Jones polynomial, reflected), as used for RDB and DUMP payloads.
 pub const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
 
-/// A writer that checksums everything written.
-struct Rdb<W: Write> {
+/// A writer that checksums everything written, with the RDB primitives (lengths, strings,
+/// doubles) that each type's serializer uses.
+pub struct RdbWriter<W: Write> {
     w: W,
     digest: crc::Digest<'static, u64>,
 }
 
-impl<W: Write> Rdb<W> {
-    fn raw(&mut self, b: &[u8]) -> io::Result<()> {
+impl<W: Write> RdbWriter<W> {
+    /// A writer over `w`.
+    pub fn new(w: W) -> Self {
+        RdbWriter { w, digest: CRC64.digest() }
+    }
+
+    /// Raw bytes.
+    pub fn raw(&mut self, b: &[u8]) -> io::Result<()> {
         self.digest.update(b);
         self.w.write_all(b)
     }
 
-    fn len(&mut self, n: u64) -> io::Result<()> {
+    /// A length (rdbSaveLen).
+    pub fn len(&mut self, n: u64) -> io::Result<()> {
         if n < 1 << 6 {
             self.raw(&[n as u8])
         } else if n < 1 << 14 {
@@ -72,8 +80,13 @@ impl<W: Write> Rdb<W> {
         Ok(true)
     }
 
+    /// A double in binary form (rdbSaveBinaryDoubleValue).
+    pub fn binary_double(&mut self, d: f64) -> io::Result<()> {
+        self.raw(&d.to_le_bytes())
+    }
+
     /// A string, integer-encoded when it is a small canonical integer (rdbSaveRawString).
-    fn string(&mut self, b: &[u8]) -> io::Result<()> {
+    pub fn string(&mut self, b: &[u8]) -> io::Result<()> {
         if b.len() <= 11 {
             if let Some(v) = crate::util::numbers::string2ll(b) {
                 if self.int_encoded(v)? {
@@ -85,6 +98,16 @@ impl<W: Write> Rdb<W> {
         self.raw(b)
     }
 
+    /// An integer as a string object (rdbSaveLongLongAsStringObject).
+    pub fn i64_string(&mut self, v: i64) -> io::Result<()> {
+        if self.int_encoded(v)? {
+            return Ok(());
+        }
+        let d = crate::util::numbers::ll2string(v);
+        self.len(d.len() as u64)?;
+        self.raw(d.as_bytes())
+    }
+
     fn aux(&mut self, k: &str, v: &[u8]) -> io::Result<()> {
         self.raw(&[OPCODE_AUX])?;
         self.string(k.as_bytes())?;
@@ -94,22 +117,11 @@ impl<W: Write> Rdb<W> {
 
 /// Bytes the value would take in an RDB file (DEBUG OBJECT serializedlength).
 pub fn serialized_len(v: &Value) -> usize {
-    let mut w = Rdb {
-        w: io::sink(),
-        digest: CRC64.digest(),
-    };
     let mut counter = Counter(0);
-    let _ = match v {
-        Value::Str(s) => s.with_bytes(|b| {
-            let mut c = Rdb {
-                w: &mut counter,
-                digest: CRC64.digest(),
-            };
-            c.string(b)
-        }),
-    };
-    let _ = w.raw(b"");
-    counter.0
+    let mut w = RdbWriter::new(&mut counter);
+    let _ = write_value(&mut w, v);
+    drop(w);
+    counter.0.saturating_sub(1)
 }
 
 struct Counter(usize);
@@ -123,18 +135,13 @@ impl Write for Counter {
     }
 }
 
-fn write_value<W: Write>(r: &mut Rdb<W>, v: &Value) -> io::Result<()> {
+/// Write a value: its type byte, then its payload (rdbSaveObjectType + rdbSaveObject).
+pub fn write_value<W: Write>(r: &mut RdbWriter<W>, v: &Value) -> io::Result<()> {
     match v {
         Value::Str(s) => {
             r.raw(&[TYPE_STRING])?;
             match s {
-                RString::Int(n) => {
-                    if !r.int_encoded(*n)? {
-                        let d = crate::util::numbers::ll2string(*n);
-                        r.string(d.as_bytes())?;
-                    }
-                    Ok(())
-                }
+                RString::Int(n) => r.i64_string(*n),
                 RString::Emb(b) => r.string(b),
                 RString::Raw(b) => r.string(b),
             }
@@ -144,10 +151,7 @@ fn write_value<W: Write>(r: &mut Rdb<W>, v: &Value) -> io::Result<()> {
 
 /// Write the whole dataset in RDB format to `w`.
 pub fn write_rdb<W: Write>(srv: &Server, w: W) -> io::Result<W> {
-    let mut r = Rdb {
-        w,
-        digest: CRC64.digest(),
-    };
+    let mut r = RdbWriter::new(w);
     r.raw(format!("REDIS{:04}", RDB_VERSION).as_bytes())?;
     r.aux("redis-ver", crate::REDIS_VERSION.as_bytes())?;
     r.aux("redis-bits", b"64")?;
@@ -206,18 +210,26 @@ pub fn save(srv: &mut Server) -> io::Result<()> {
     res
 }
 
-/// A cursor over an RDB byte buffer.
-struct Reader<'a> {
+/// A cursor over an RDB byte buffer, with the primitives each type's loader uses. Every read
+/// is bounds-checked: corrupt input is an error, never a panic.
+pub struct RdbReader<'a> {
     b: &'a [u8],
     pos: usize,
 }
 
-fn bad(msg: &str) -> io::Error {
+/// An error for corrupt or unsupported RDB content.
+pub fn bad(msg: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg.to_string())
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> io::Result<&'a [u8]> {
+impl<'a> RdbReader<'a> {
+    /// A reader over `b`.
+    pub fn new(b: &'a [u8]) -> Self {
+        RdbReader { b, pos: 0 }
+    }
+
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize) -> io::Result<&'a [u8]> {
         if self.pos + n > self.b.len() {
             return Err(bad("Unexpected EOF reading RDB file"));
         }
@@ -226,7 +238,8 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn u8(&mut self) -> io::Result<u8> {
+    /// One byte.
+    pub fn u8(&mut self) -> io::Result<u8> {
         Ok(self.take(1)?[0])
     }
 
@@ -245,14 +258,21 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn len(&mut self) -> io::Result<u64> {
+    /// A binary double (rdbLoadBinaryDoubleValue).
+    pub fn binary_double(&mut self) -> io::Result<f64> {
+        Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+
+    /// A length (rdbLoadLen).
+    pub fn len(&mut self) -> io::Result<u64> {
         match self.len_or_enc()? {
             (n, false) => Ok(n),
             _ => Err(bad("Unexpected encoded length")),
         }
     }
 
-    fn string(&mut self) -> io::Result<Vec<u8>> {
+    /// A string in any encoding (rdbGenericLoadStringObject).
+    pub fn string(&mut self) -> io::Result<Vec<u8>> {
         let (n, enc) = self.len_or_enc()?;
         if !enc {
             return Ok(self.take(n as usize)?.to_vec());
@@ -272,6 +292,15 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Read a value of RDB type `t` (rdbLoadObject). Each type's loader converts to the encoding
+/// Redis would choose for the loaded size.
+pub fn read_value(t: u8, r: &mut RdbReader, _srv: &Server) -> io::Result<Value> {
+    match t {
+        TYPE_STRING => Ok(Value::Str(RString::from_bytes(&r.string()?))),
+        other => Err(bad(&format!("Unknown RDB encoding type {}", other))),
+    }
+}
+
 /// Load an RDB file into the (empty) databases. Returns the number of keys loaded.
 pub fn load(srv: &mut Server, path: &str) -> io::Result<u64> {
     let mut data = Vec::new();
@@ -281,7 +310,7 @@ pub fn load(srv: &mut Server, path: &str) -> io::Result<u64> {
 
 /// Load an RDB image from memory.
 pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
-    let mut r = Reader { b: data, pos: 0 };
+    let mut r = RdbReader::new(data);
     let magic = r.take(9)?;
     if &magic[..5] != b"REDIS" {
         return Err(bad("Wrong signature trying to load DB from file"));
@@ -325,22 +354,23 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
             OPCODE_FUNCTION2 => {
                 r.string()?;
             }
-            TYPE_STRING => {
+            t => {
                 let key = r.string()?;
-                let val = r.string()?;
+                let value = read_value(t, &mut r, srv)?;
                 if let Some(when) = expire.take().filter(|&w| w < now) {
                     let _ = when;
                     expired += 1;
                     continue;
                 }
-                let obj = RObj::string(RString::from_bytes(&val), srv.lruclock);
-                srv.dbs[db].add(&key, obj);
+                if srv.dbs[db].keys.contains_key(&key[..]) {
+                    return Err(bad(&format!("Duplicate key '{}' found in RDB file", String::from_utf8_lossy(&key))));
+                }
+                srv.dbs[db].add(&key, RObj::new(value, srv.lruclock));
                 if let Some(when) = expire.take() {
                     srv.dbs[db].set_expire(&key, when);
                 }
                 loaded += 1;
             }
-            other => return Err(bad(&format!("Unknown RDB encoding type {}", other))),
         }
     }
     if ver >= 5 {

@@ -123,6 +123,22 @@ impl Value {
         }
     }
 
+    /// Redis's OBJ_* type number (the digest mixes it in).
+    pub fn type_id(&self) -> u32 {
+        match self {
+            Value::Str(_) => 0,
+        }
+    }
+
+    /// Mix this value into a key's digest (Redis's xorObjectDigest, minus the expire part).
+    pub fn digest(&self, d: &mut crate::util::digest::Digest20) {
+        use crate::util::digest::mix_digest;
+        mix_digest(d, &self.type_id().to_be_bytes());
+        match self {
+            Value::Str(s) => s.with_bytes(|b| mix_digest(d, b)),
+        }
+    }
+
     /// OBJECT ENCODING's answer.
     pub fn encoding(&self) -> &'static str {
         match self {

@@ -1,6 +1,7 @@
 //! Small shared utilities: number parsing and formatting as Redis does it, `long double`
 //! arithmetic, glob matching, LZF.
 
+pub mod digest;
 pub mod glob;
 pub mod longdouble;
 pub mod lzf;
