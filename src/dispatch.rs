@@ -295,6 +295,7 @@ impl Server {
         // Errors replied by nested calls (EXEC's commands) count for those commands only.
         self.error_snapshot = self.stats.total_error_replies;
         let start = ustime();
+        let start_instant = std::time::Instant::now();
         self.cmd_time_ms = start / 1000;
         let db_before = c.db;
         c.last_cmd = Some(id);
@@ -310,7 +311,8 @@ impl Server {
             ctx.error(e);
         }
         let prop = std::mem::take(&mut ctx.prop);
-        let duration = (ustime() - start).max(0) as u64;
+        let elapsed = start_instant.elapsed();
+        let duration = elapsed.as_micros() as u64;
         c.commands_processed += 1;
         if self.stats.total_error_replies > self.error_snapshot {
             self.commands.entries[id].stats.failed += 1;
@@ -319,6 +321,9 @@ impl Server {
         let stats = &mut self.commands.entries[id].stats;
         stats.calls += 1;
         stats.usec += duration;
+        if self.config.latency_tracking && !c.has(cf::BLOCKED) {
+            stats.latency.get_or_insert_with(Default::default).record(elapsed.as_nanos() as u64);
+        }
         self.stats.total_commands += 1;
         let fast = spec.has(flags::FAST);
         self.latency.add_sample_if_needed(

@@ -257,14 +257,18 @@ pub fn generate(srv: &Server, current: Option<&Client>, args: &[String]) -> Stri
     if all && want("latencystats") || sections.contains("latencystats") {
         begin(&mut out, "Latencystats");
         for e in &srv.commands.entries {
-            if e.stats.calls > 0 {
-                let avg = e.stats.usec as f64 / e.stats.calls as f64;
-                let _ = write!(
-                    out,
-                    "latency_percentiles_usec_{}:p50={:.3},p99={:.3},p99.9={:.3}\r\n",
-                    e.fullname, avg, avg, avg
-                );
+            let Some(h) = &e.stats.latency else { continue };
+            let _ = write!(out, "latency_percentiles_usec_{}:", e.fullname.replace([':', '#', '\n', '\r'], "_"));
+            for (i, p) in srv.config.latency_tracking_info_percentiles.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                // Redis prints the percentile with "%f", trailing zeros trimmed.
+                let pct = format!("{:.6}", p);
+                let pct = String::from_utf8_lossy(crate::util::numbers::trim_double_string(pct.as_bytes()));
+                let _ = write!(out, "p{}={:.3}", pct, h.value_at_percentile(*p) as f64 / 1000.0);
             }
+            out.push_str("\r\n");
         }
     }
     if want("cluster") {

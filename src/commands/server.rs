@@ -748,18 +748,19 @@ fn latency_graph(ctx: &mut Ctx) -> CmdResult {
 
 fn latency_histogram(ctx: &mut Ctx) -> CmdResult {
     let srv = &*ctx.srv;
+    let has_data = |id: usize| srv.commands.entries[id].stats.latency.is_some();
     let mut ids: Vec<usize> = Vec::new();
     if ctx.argv.len() == 2 {
-        for (i, e) in srv.commands.entries.iter().enumerate() {
-            if e.stats.calls > 0 && e.spec.handler.is_some() {
-                ids.push(i);
-            }
-        }
+        ids.extend((0..srv.commands.entries.len()).filter(|&i| has_data(i)));
     } else {
         for a in &ctx.argv[2..] {
-            if let Some(id) = srv.commands.get_full(a) {
-                if srv.commands.entries[id].stats.calls > 0 && !ids.contains(&id) {
-                    ids.push(id);
+            let Some(id) = srv.commands.get_full(a) else { continue };
+            // A container stands for its subcommands.
+            let mut cands = vec![id];
+            cands.extend(sub_ids(srv, id));
+            for c in cands {
+                if has_data(c) && !ids.contains(&c) {
+                    ids.push(c);
                 }
             }
         }
@@ -768,16 +769,18 @@ fn latency_histogram(ctx: &mut Ctx) -> CmdResult {
     r.map_len(ids.len());
     for id in ids {
         let e = &srv.commands.entries[id];
+        let Some(h) = &e.stats.latency else { continue };
         r.bulk(e.fullname.as_bytes());
         r.map_len(2);
         r.bulk(b"calls");
-        r.int(e.stats.calls as i64);
+        r.int(h.total as i64);
         r.bulk(b"histogram_usec");
-        let avg = (e.stats.usec / e.stats.calls.max(1)).max(1);
-        let bucket = avg.next_power_of_two();
-        r.map_len(1);
-        r.int(bucket as i64);
-        r.int(e.stats.calls as i64);
+        let cdf = h.cumulative_usec();
+        r.map_len(cdf.len());
+        for (us, n) in cdf {
+            r.int(us as i64);
+            r.int(n as i64);
+        }
     }
     Ok(())
 }
