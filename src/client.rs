@@ -89,6 +89,8 @@ pub mod flags {
     pub const PUBSUB: u32 = 1 << 14;
     pub const TRACKING: u32 = 1 << 15;
     pub const NO_TOUCH: u32 = 1 << 16;
+    /// Holding a parsed command until CLIENT PAUSE ends (Redis's BLOCKED_POSTPONE).
+    pub const POSTPONED: u32 = 1 << 17;
 }
 
 /// The type of a client for CLIENT LIST TYPE / KILL TYPE and output buffer limits.
@@ -264,7 +266,7 @@ impl Client {
             (flags::MASTER, 'M'),
             (flags::PUBSUB, 'P'),
             (flags::MULTI, 'x'),
-            (flags::BLOCKED, 'b'),
+            (flags::BLOCKED | flags::POSTPONED, 'b'),
             (flags::TRACKING, 't'),
             (flags::DIRTY_CAS, 'd'),
             (flags::CLOSE_AFTER_REPLY, 'c'),

@@ -28,6 +28,12 @@ impl Server {
             if c.has(cf::CLOSE_AFTER_REPLY) || c.has(cf::CLOSE_ASAP) || c.has(cf::BLOCKED) {
                 return;
             }
+            if c.has(cf::POSTPONED) {
+                if self.pause.end_ms > self.now_ms {
+                    return;
+                }
+                c.flags &= !cf::POSTPONED;
+            }
             let limits = ParseLimits {
                 max_bulk_len: self.config.proto_max_bulk_len as u64,
                 unauthenticated: !c.authenticated,
@@ -59,11 +65,11 @@ impl Server {
             if c.argv.is_empty() {
                 continue;
             }
-            if self.is_paused_for_command(c) {
+            if self.process_command(c) {
                 // Keep the parsed command; it runs when the pause ends.
+                c.flags |= cf::POSTPONED;
                 return;
             }
-            self.process_command(c);
             c.argv.clear();
             self.check_output_limits(c);
         }
@@ -109,24 +115,18 @@ impl Server {
         over
     }
 
-    /// CLIENT PAUSE: does this parsed command have to wait?
-    fn is_paused_for_command(&self, c: &Client) -> bool {
+    /// CLIENT PAUSE: does command `id` have to wait? (Replicas are never paused; a WRITE pause
+    /// holds commands that may replicate, including an EXEC of such commands.)
+    fn is_paused_for_command(&self, c: &Client, id: usize) -> bool {
         if self.pause.end_ms <= self.now_ms || c.has(cf::SLAVE) || c.has(cf::MASTER) {
             return false;
         }
         if !self.pause.write_only {
             return true;
         }
-        match self.commands.lookup(&c.argv) {
-            Lookup::Found(id) => {
-                let spec = self.commands.entries[id].spec;
-                let in_multi_exec = c.has(cf::MULTI) && spec.name == "exec";
-                spec.has(flags::WRITE)
-                    || spec.has(flags::MAY_REPLICATE)
-                    || in_multi_exec && c.multi_queue.iter().any(|q| self.argv_is_write(&q.argv))
-            }
-            _ => false,
-        }
+        let spec = self.commands.entries[id].spec;
+        spec.has(flags::WRITE | flags::MAY_REPLICATE)
+            || spec.name == "exec" && c.multi_queue.iter().any(|q| self.argv_is_write(&q.argv))
     }
 
     fn argv_is_write(&self, argv: &[Bytes]) -> bool {
@@ -150,19 +150,21 @@ impl Server {
         c.reply.error_line(e.text().as_bytes());
     }
 
-    /// Redis's processCommand: checks, then queue (MULTI) or call.
-    pub fn process_command(&mut self, c: &mut Client) {
+    /// Redis's processCommand: checks, then queue (MULTI) or call. Returns true when the
+    /// command was postponed by CLIENT PAUSE (its argv stays in the client).
+    pub fn process_command(&mut self, c: &mut Client) -> bool {
         let argv = std::mem::take(&mut c.argv);
-        self.process_argv(c, &argv);
+        let postponed = self.process_argv(c, &argv);
         c.argv = argv;
+        postponed
     }
 
-    fn process_argv(&mut self, c: &mut Client, argv: &[Bytes]) {
+    fn process_argv(&mut self, c: &mut Client, argv: &[Bytes]) -> bool {
         let name = &argv[0];
         if name.eq_ignore_ascii_case(b"host:") || name.eq_ignore_ascii_case(b"post") {
             log::warn!("Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.");
             c.flags |= cf::CLOSE_ASAP;
-            return;
+            return false;
         }
         let skip_reply = match c.reply_mode {
             ReplyMode::SkipNext => {
@@ -173,16 +175,24 @@ impl Server {
             _ => false,
         };
         let reply_mark = c.reply.buf.len();
-        self.process_argv_inner(c, argv);
+        let postponed = self.process_argv_inner(c, argv);
+        if postponed {
+            if skip_reply && c.reply_mode == ReplyMode::Skip {
+                c.reply_mode = ReplyMode::SkipNext;
+            }
+            return true;
+        }
         if skip_reply && c.reply_mode != ReplyMode::On {
             c.reply.buf.truncate(reply_mark.max(c.reply.sent));
         }
         if c.reply_mode == ReplyMode::Skip {
             c.reply_mode = ReplyMode::On;
         }
+        false
     }
 
-    fn process_argv_inner(&mut self, c: &mut Client, argv: &[Bytes]) {
+    /// The checks of processCommand, then queue or call. True when postponed by a pause.
+    fn process_argv_inner(&mut self, c: &mut Client, argv: &[Bytes]) -> bool {
         let id = match self.commands.lookup(argv) {
             Lookup::Found(id) => id,
             Lookup::Unknown => {
@@ -205,7 +215,7 @@ impl Server {
                     name, args
                 ));
                 self.reject(c, None, &e);
-                return;
+                return false;
             }
             Lookup::UnknownSub(parent) => {
                 let sub: String = String::from_utf8_lossy(&argv[1])
@@ -218,7 +228,7 @@ impl Server {
                     self.commands.entries[parent].spec.name.to_ascii_uppercase()
                 ));
                 self.reject(c, None, &e);
-                return;
+                return false;
             }
         };
         let spec = self.commands.entries[id].spec;
@@ -229,7 +239,7 @@ impl Server {
                 self.commands.entries[id].fullname
             ));
             self.reject(c, Some(id), &e);
-            return;
+            return false;
         }
         if spec.has(flags::PROTECTED)
             && spec.name == "debug"
@@ -237,11 +247,11 @@ impl Server {
         {
             let e = CmdError::err("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
             self.reject(c, Some(id), &e);
-            return;
+            return false;
         }
         if !c.authenticated && !spec.has(flags::NO_AUTH) {
             self.reject(c, Some(id), &errors::NOAUTH);
-            return;
+            return false;
         }
         if c.has(cf::MULTI) && spec.has(flags::NO_MULTI) {
             self.reject(
@@ -249,7 +259,7 @@ impl Server {
                 Some(id),
                 &CmdError::err("Command not allowed inside a transaction"),
             );
-            return;
+            return false;
         }
         if c.has(cf::PUBSUB) && c.reply.resp == 2 {
             let allowed = matches!(
@@ -270,8 +280,11 @@ impl Server {
                     self.commands.entries[id].fullname
                 ));
                 self.reject(c, Some(id), &e);
-                return;
+                return false;
             }
+        }
+        if self.is_paused_for_command(c, id) {
+            return true;
         }
         if c.has(cf::MULTI)
             && !matches!(
@@ -280,9 +293,10 @@ impl Server {
             )
         {
             crate::commands::multi::queue_command(self, c, argv);
-            return;
+            return false;
         }
         self.call(c, id, argv);
+        false
     }
 
     /// Execute command `id` for client `c` (Redis's call()).
@@ -322,7 +336,10 @@ impl Server {
         stats.calls += 1;
         stats.usec += duration;
         if self.config.latency_tracking && !c.has(cf::BLOCKED) {
-            stats.latency.get_or_insert_with(Default::default).record(elapsed.as_nanos() as u64);
+            stats
+                .latency
+                .get_or_insert_with(Default::default)
+                .record(elapsed.as_nanos() as u64);
         }
         self.stats.total_commands += 1;
         let fast = spec.has(flags::FAST);

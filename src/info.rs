@@ -122,7 +122,10 @@ pub fn generate(srv: &Server, current: Option<&Client>, args: &[String]) -> Stri
             .map(|c| c.reply.buf.capacity())
             .max()
             .unwrap_or(0);
-        let blocked = clients.iter().filter(|c| c.has(cf::BLOCKED)).count();
+        let blocked = clients
+            .iter()
+            .filter(|c| c.has(cf::BLOCKED | cf::POSTPONED))
+            .count();
         let _ = write!(
             out,
             "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
@@ -258,15 +261,31 @@ pub fn generate(srv: &Server, current: Option<&Client>, args: &[String]) -> Stri
         begin(&mut out, "Latencystats");
         for e in &srv.commands.entries {
             let Some(h) = &e.stats.latency else { continue };
-            let _ = write!(out, "latency_percentiles_usec_{}:", e.fullname.replace([':', '#', '\n', '\r'], "_"));
-            for (i, p) in srv.config.latency_tracking_info_percentiles.iter().enumerate() {
+            let _ = write!(
+                out,
+                "latency_percentiles_usec_{}:",
+                e.fullname.replace([':', '#', '\n', '\r'], "_")
+            );
+            for (i, p) in srv
+                .config
+                .latency_tracking_info_percentiles
+                .iter()
+                .enumerate()
+            {
                 if i > 0 {
                     out.push(',');
                 }
                 // Redis prints the percentile with "%f", trailing zeros trimmed.
                 let pct = format!("{:.6}", p);
-                let pct = String::from_utf8_lossy(crate::util::numbers::trim_double_string(pct.as_bytes()));
-                let _ = write!(out, "p{}={:.3}", pct, h.value_at_percentile(*p) as f64 / 1000.0);
+                let pct = String::from_utf8_lossy(crate::util::numbers::trim_double_string(
+                    pct.as_bytes(),
+                ));
+                let _ = write!(
+                    out,
+                    "p{}={:.3}",
+                    pct,
+                    h.value_at_percentile(*p) as f64 / 1000.0
+                );
             }
             out.push_str("\r\n");
         }

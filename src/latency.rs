@@ -208,12 +208,28 @@ mod tests {
     #[test]
     fn buckets_are_monotonic_and_cover_values() {
         let mut prev = 0;
-        for v in [0u64, 1, 63, 64, 65, 100, 1000, 1023, 1024, 65536, 999_999_999] {
+        for v in [
+            0u64,
+            1,
+            63,
+            64,
+            65,
+            100,
+            1000,
+            1023,
+            1024,
+            65536,
+            999_999_999,
+        ] {
             let b = bucket_of(v);
             assert!(b >= prev);
             prev = b;
             assert!(bucket_high(b) >= v, "v={v} b={b} high={}", bucket_high(b));
-            assert!(bucket_high(b) <= v + v / 30 + 1, "v={v} high={}", bucket_high(b));
+            assert!(
+                bucket_high(b) <= v + v / 30 + 1,
+                "v={v} high={}",
+                bucket_high(b)
+            );
         }
     }
 

@@ -359,6 +359,12 @@ impl Server {
         if used > self.stats.peak_memory {
             self.stats.peak_memory = used;
         }
+        if self.pause.end_ms != 0 && self.pause.end_ms <= self.now_ms {
+            self.unpause_clients();
+        }
+        if self.pause.end_ms != 0 && self.pause.end_ms <= self.now_ms {
+            self.unpause_clients();
+        }
         self.clients_cron();
         self.databases_cron();
         if self.shutdown_asap {
@@ -495,8 +501,9 @@ impl Server {
         self.replid = random_hex(40);
     }
 
-    /// Resume clients held by CLIENT PAUSE.
+    /// Resume clients held by CLIENT PAUSE: run what they had queued.
     pub fn unpause_clients(&mut self) {
+        self.pause = Pause::default();
         let keys: Vec<usize> = self
             .clients
             .iter()
@@ -506,7 +513,18 @@ impl Server {
                     .map(|_| k)
             })
             .collect();
-        self.pending_reads.extend(keys);
+        for key in keys {
+            self.reprocess_client(key);
+        }
+    }
+
+    /// Process input a client already has buffered (after a pause or an unblock).
+    pub fn reprocess_client(&mut self, key: usize) {
+        let Some(Some(mut c)) = self.clients.get_mut(key).map(|s| s.take()) else {
+            return;
+        };
+        self.process_input(&mut c);
+        self.put_back(key, c);
     }
 }
 

@@ -436,7 +436,6 @@ fn client_pause(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn client_unpause(ctx: &mut Ctx) -> CmdResult {
-    ctx.srv.pause.end_ms = 0;
     ctx.srv.unpause_clients();
     ctx.reply().ok();
     Ok(())

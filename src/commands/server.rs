@@ -754,7 +754,9 @@ fn latency_histogram(ctx: &mut Ctx) -> CmdResult {
         ids.extend((0..srv.commands.entries.len()).filter(|&i| has_data(i)));
     } else {
         for a in &ctx.argv[2..] {
-            let Some(id) = srv.commands.get_full(a) else { continue };
+            let Some(id) = srv.commands.get_full(a) else {
+                continue;
+            };
             // A container stands for its subcommands.
             let mut cands = vec![id];
             cands.extend(sub_ids(srv, id));

@@ -22,7 +22,8 @@ const ACCEPTABLE_STALE: usize = 10;
 
 /// Run one expiry cycle.
 pub fn active_expire_cycle(srv: &mut Server, kind: Cycle) {
-    if srv.is_replica() {
+    // Replicas wait for the master's DELs; a paused server must not change the dataset.
+    if srv.is_replica() || srv.pause.end_ms > srv.now_ms {
         return;
     }
     let effort = srv.config.active_expire_effort.clamp(1, 10) as usize - 1;

@@ -165,7 +165,8 @@ impl Server {
         if !self.dbs[db].is_expired(key, now) {
             return false;
         }
-        if self.is_replica() {
+        // Replicas wait for the master's DEL; during CLIENT PAUSE the key only looks expired.
+        if self.is_replica() || self.pause.end_ms > self.now_ms {
             return true;
         }
         self.delete_expired(db, key, current);
