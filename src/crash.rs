@@ -19,7 +19,7 @@ pub fn install() {
         // already in progress, and Redis's own handler makes the same trade-off.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_fatal_signal as usize;
+            sa.sa_sigaction = on_fatal_signal as *const () as usize;
             sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESETHAND | libc::SA_NODEFER;
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(sig, &sa, std::ptr::null_mut());

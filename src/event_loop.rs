@@ -98,7 +98,7 @@ impl Server {
     /// error the caller turns into exit code 1, as Redis does.
     /// Bind TCP listeners for `port` on `binds` (Redis's listenToPort): an address prefixed
     /// with `-` is optional, and unsupported address families are skipped.
-    pub fn bind_tcp_listeners(&self, port: u16, binds: &[String]) -> Result<Vec<Listener>, ()> {
+    pub fn bind_tcp_listeners(&self, port: u16, binds: &[String]) -> io::Result<Vec<Listener>> {
         let mut out = Vec::new();
         if port == 0 {
             return Ok(out);
@@ -106,7 +106,7 @@ impl Server {
         for addr in binds {
             match bind_tcp(addr, port, self.config.tcp_backlog as i32) {
                 Ok(l) => {
-                    let local = l.local_addr().map_err(|_| ())?;
+                    let local = l.local_addr()?;
                     out.push(Listener::Tcp(l, local));
                 }
                 Err(e) => {
@@ -127,7 +127,7 @@ impl Server {
                         port,
                         e
                     );
-                    return Err(());
+                    return Err(e);
                 }
             }
         }
@@ -135,7 +135,7 @@ impl Server {
     }
 
     /// Register listeners with the poller under their tokens.
-    fn register_listeners(&mut self) -> Result<(), ()> {
+    fn register_listeners(&mut self) -> io::Result<()> {
         for (i, l) in self.listeners.iter_mut().enumerate() {
             let token = Token(LISTENER_BASE - i);
             let r = match l {
@@ -150,7 +150,7 @@ impl Server {
                     .reregister(u, token, Interest::READABLE)
                     .or_else(|_| self.poll.registry().register(u, token, Interest::READABLE)),
             };
-            r.map_err(|_| ())?;
+            r?;
         }
         Ok(())
     }
@@ -158,7 +158,7 @@ impl Server {
     /// Replace the TCP listeners (CONFIG SET port / bind), like Redis's changeListenPort /
     /// changeBindAddr. The old sockets are closed first (the new set may reuse the same
     /// address); if the new set cannot be bound, the old configuration is bound again.
-    pub fn rebind_tcp(&mut self, port: u16, binds: &[String]) -> Result<(), ()> {
+    pub fn rebind_tcp(&mut self, port: u16, binds: &[String]) -> io::Result<()> {
         let old_port = self.listeners.iter().find_map(|l| match l {
             Listener::Tcp(_, a) => Some(a.port()),
             _ => None,
@@ -182,28 +182,27 @@ impl Server {
                 self.active_binds = binds.to_vec();
                 Ok(new)
             }
-            Err(()) => {
+            Err(e) => {
                 let restored = self
                     .bind_tcp_listeners(old_port, &old_binds)
                     .unwrap_or_default();
-                Err(restored)
+                Err((e, restored))
             }
         };
-        let (ok, tcp) = match result {
-            Ok(v) => (true, v),
-            Err(v) => (false, v),
+        let (err, tcp) = match result {
+            Ok(v) => (None, v),
+            Err((e, v)) => (Some(e), v),
         };
         self.listeners = tcp;
         self.listeners.extend(unix);
         let _ = self.register_listeners();
-        if ok {
-            Ok(())
-        } else {
-            Err(())
+        match err {
+            None => Ok(()),
+            Some(e) => Err(e),
         }
     }
 
-    pub fn listen(&mut self) -> Result<(), ()> {
+    pub fn listen(&mut self) -> io::Result<()> {
         let port = self.config.port as u16;
         let binds = self.config.bind.clone();
         match self.bind_tcp_listeners(port, &binds) {
@@ -211,9 +210,9 @@ impl Server {
                 self.listeners = ls;
                 self.active_binds = binds.clone();
             }
-            Err(()) => {
+            Err(e) => {
                 log::warn!("Failed listening on port {} (tcp), aborting.", port);
-                return Err(());
+                return Err(e);
             }
         }
         if let Some(path) = self.config.unixsocket.clone() {
@@ -231,13 +230,16 @@ impl Server {
                 }
                 Err(e) => {
                     log::warn!("Failed opening Unix socket: {}", e);
-                    return Err(());
+                    return Err(e);
                 }
             }
         }
         if self.listeners.is_empty() && !binds.is_empty() {
             log::warn!("Configured to not listen anywhere, exiting.");
-            return Err(());
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no listening sockets",
+            ));
         }
         self.register_listeners()
     }

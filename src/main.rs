@@ -2,32 +2,7 @@
 //! `redust-server [config-file] [--directive value ...]`, `-` to read the config from stdin,
 //! `--version`, `--help`.
 
-mod alloc;
-mod blocking;
-mod client;
-mod command;
-mod commands;
-mod config;
-mod config_apply;
-mod crash;
-mod db;
-mod dispatch;
-mod event_loop;
-mod info;
-mod latency;
-mod log;
-mod persistence;
-mod resp;
-mod server;
-mod slowlog;
-mod types;
-mod util;
-
-#[global_allocator]
-static GLOBAL: alloc::Counting = alloc::Counting;
-
-/// The Redis version we implement and report (clients and the Tcl suite gate features on it).
-pub const REDIS_VERSION: &str = "7.0.15";
+use redust::{config, config_apply, crash, log, server, REDIS_VERSION};
 
 fn usage() -> ! {
     eprintln!(
@@ -140,7 +115,7 @@ fn main() {
         std::process::exit(1);
     }
     ::log::warn!("Server initialized");
-    srv.startup_memory = alloc::used_memory();
+    srv.startup_memory = redust::alloc::used_memory();
     srv.load_data_from_disk();
     let signals = signal_pipe();
     ::log::info!("Ready to accept connections");

@@ -344,7 +344,7 @@ impl Server {
         }
         let period_ms = 1000 / self.hz.max(1) as i64;
         let every = |ms: i64, loops: u64| -> bool {
-            ms <= period_ms || loops % (ms / period_ms) as u64 == 0
+            ms <= period_ms || loops.is_multiple_of((ms / period_ms) as u64)
         };
         if every(100, self.cronloops) {
             let now = self.now_ms;

@@ -376,8 +376,11 @@ pub struct CommandSpec {
     pub syntax: &'static str,
     pub tips: &'static [&'static str],
     /// Custom key extraction for commands with movable keys.
-    pub getkeys: Option<fn(&[Bytes]) -> Vec<usize>>,
+    pub getkeys: Option<GetKeysFn>,
 }
+
+/// Custom key extraction: positions of the keys in an argv.
+pub type GetKeysFn = fn(&[Bytes]) -> Vec<usize>;
 
 impl CommandSpec {
     /// A command with defaults; refine with the builder methods.
@@ -459,7 +462,7 @@ impl CommandSpec {
         self.tips = t;
         self
     }
-    pub const fn getkeys(mut self, f: fn(&[Bytes]) -> Vec<usize>) -> Self {
+    pub const fn getkeys(mut self, f: GetKeysFn) -> Self {
         self.getkeys = Some(f);
         self.flags |= flags::MOVABLE_KEYS;
         self
@@ -586,8 +589,10 @@ impl<'a> Ctx<'a> {
         self.prop.also.push((db, argv));
     }
 
-    /// Current time in milliseconds, cached for the command like Redis's `commandTimeSnapshot`.
+    /// Current time in milliseconds, cached for the command like Redis's `commandTimeSnapshot`:
+    /// inside a command, "now" is the time the command started.
     #[inline]
+    #[allow(clippy::misnamed_getters)]
     pub fn now_ms(&self) -> i64 {
         self.srv.cmd_time_ms
     }

@@ -265,6 +265,8 @@ fn debug_protocol(ctx: &mut Ctx) -> CmdResult {
     match name.as_str() {
         "string" => r.bulk(b"Hello World"),
         "integer" => r.int(12345),
+        // Redis's own test value for the double type, not an approximation of pi.
+        #[allow(clippy::approx_constant)]
         "double" => r.double(3.141),
         "bignum" => r.big_number(b"1234567999999999999999999999999999999"),
         "null" => r.null(),

@@ -102,7 +102,7 @@ fn config_get(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn config_set(ctx: &mut Ctx) -> CmdResult {
-    if ctx.argv.len() % 2 != 0 {
+    if !ctx.argv.len().is_multiple_of(2) {
         return Err(subcommand_syntax_error(ctx));
     }
     let pairs: Vec<(&[u8], &[u8])> = ctx.argv[2..]

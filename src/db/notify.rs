@@ -48,6 +48,6 @@ pub fn notify_keyspace_event(
     }
     if flags & KEYEVENT != 0 {
         let ch = format!("__keyevent@{}__:{}", db, event).into_bytes();
-        crate::commands::pubsub::publish(srv, current.as_deref_mut(), &Bytes::from(ch), key);
+        crate::commands::pubsub::publish(srv, current, &Bytes::from(ch), key);
     }
 }

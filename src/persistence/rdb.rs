@@ -121,9 +121,11 @@ impl<W: Write> RdbWriter<W> {
 /// Bytes the value would take in an RDB file (DEBUG OBJECT serializedlength).
 pub fn serialized_len(v: &Value) -> usize {
     let mut counter = Counter(0);
-    let mut w = RdbWriter::new(&mut counter);
-    let _ = write_value(&mut w, v);
-    drop(w);
+    {
+        let mut w = RdbWriter::new(&mut counter);
+        let _ = write_value(&mut w, v);
+    }
+    // Without the type byte, as Redis's rdbSavedObjectLen.
     counter.0.saturating_sub(1)
 }
 
@@ -275,6 +277,11 @@ impl<'a> RdbReader<'a> {
             },
             _ => Ok(((b & 0x3f) as u64, true)),
         }
+    }
+
+    /// True when every byte was read.
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.b.len()
     }
 
     /// A binary double (rdbLoadBinaryDoubleValue).
