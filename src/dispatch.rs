@@ -253,6 +253,14 @@ impl Server {
             self.reject(c, Some(id), &errors::NOAUTH);
             return false;
         }
+        if self.persistence.loading && !spec.has(flags::LOADING) {
+            self.reject(
+                c,
+                Some(id),
+                &CmdError::Static("LOADING Redis is loading the dataset in memory"),
+            );
+            return false;
+        }
         if c.has(cf::MULTI) && spec.has(flags::NO_MULTI) {
             self.reject(
                 c,

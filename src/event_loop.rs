@@ -11,7 +11,7 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use mio::net::{TcpListener, UnixListener, UnixStream};
-use mio::{Interest, Token};
+use mio::{Events, Interest, Token};
 
 use crate::client::{flags, Client, Conn};
 use crate::server::Server;
@@ -244,12 +244,18 @@ impl Server {
         self.register_listeners()
     }
 
-    /// Run the reactor until shutdown.
-    pub fn run(&mut self, mut signals: UnixStream) -> ! {
+    /// Register the signal self-pipe with the poller (done before loading data, so SIGTERM
+    /// is noticed while loading too).
+    pub fn set_signal_pipe(&mut self, mut signals: UnixStream) {
         self.poll
             .registry()
             .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)
             .expect("register signal pipe");
+        self.signals = Some(signals);
+    }
+
+    /// Run the reactor until shutdown.
+    pub fn run(&mut self) -> ! {
         let mut events = self.events.take().expect("events buffer");
         let mut next_cron = self.now_ms;
         loop {
@@ -273,27 +279,71 @@ impl Server {
                 continue;
             }
             self.update_cached_time();
-            let retry = std::mem::take(&mut self.pending_reads);
-            for key in retry {
-                self.handle_readable(key);
-            }
-            for ev in events.iter() {
-                let token = ev.token();
-                if token == SIGNAL_TOKEN {
-                    self.handle_signals(&mut signals);
-                } else if token.0 > LISTENER_BASE - 16 && token.0 <= LISTENER_BASE {
-                    if LISTENER_BASE - token.0 < self.listeners.len() {
-                        self.accept(LISTENER_BASE - token.0);
-                    }
-                } else {
-                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                        self.handle_readable(token.0);
-                    }
-                    if ev.is_writable() {
-                        self.handle_writable(token.0);
-                    }
+            self.handle_events(&events);
+        }
+    }
+
+    /// Dispatch one batch of readiness events.
+    fn handle_events(&mut self, events: &Events) {
+        let retry = std::mem::take(&mut self.pending_reads);
+        for key in retry {
+            self.handle_readable(key);
+        }
+        for ev in events.iter() {
+            let token = ev.token();
+            if token == SIGNAL_TOKEN {
+                if let Some(mut pipe) = self.signals.take() {
+                    self.handle_signals(&mut pipe);
+                    self.signals = Some(pipe);
+                }
+            } else if token.0 > LISTENER_BASE - 16 && token.0 <= LISTENER_BASE {
+                if LISTENER_BASE - token.0 < self.listeners.len() {
+                    self.accept(LISTENER_BASE - token.0);
+                }
+            } else {
+                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                    self.handle_readable(token.0);
+                }
+                if ev.is_writable() {
+                    self.handle_writable(token.0);
                 }
             }
+        }
+    }
+
+    /// Serve clients from inside a long operation (loading a dataset, later a busy script):
+    /// Redis's processEventsWhileBlocked. Commands run in the restricted mode the dispatcher
+    /// applies while `loading` (or busy) is set, so the keyspace being built is never touched
+    /// by them; the client running the long operation is out of the slab and not served.
+    pub fn process_events_while_blocked(&mut self) {
+        self.update_cached_time();
+        let mut events = self
+            .nested_events
+            .take()
+            .unwrap_or_else(|| Events::with_capacity(128));
+        for _ in 0..4 {
+            self.flush_pending_writes();
+            if self.poll.poll(&mut events, Some(Duration::ZERO)).is_err() || events.is_empty() {
+                break;
+            }
+            self.handle_events(&events);
+        }
+        self.flush_pending_writes();
+        let closing = std::mem::take(&mut self.close_asap);
+        for key in closing {
+            self.close_client(key);
+        }
+        self.nested_events = Some(events);
+        // Redis's whileBlockedCron: a SIGTERM while loading exits without saving.
+        if self.shutdown_asap && self.persistence.loading {
+            let flags = crate::commands::server::ShutdownFlags {
+                nosave: true,
+                ..Default::default()
+            };
+            if self.prepare_for_shutdown(flags) {
+                exit_now(0);
+            }
+            self.shutdown_asap = false;
         }
     }
 

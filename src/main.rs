@@ -116,11 +116,11 @@ fn main() {
     }
     ::log::warn!("Server initialized");
     srv.startup_memory = redust::alloc::used_memory();
+    srv.set_signal_pipe(signal_pipe());
     srv.load_data_from_disk();
-    let signals = signal_pipe();
     ::log::info!("Ready to accept connections");
     srv.notify_supervisor_ready();
-    srv.run(signals);
+    srv.run();
 }
 
 /// SIGTERM/SIGINT arrive through a self-pipe registered with the reactor.

@@ -125,6 +125,10 @@ pub struct Server {
     pub latency: LatencyMonitor,
     pub poll: Poll,
     pub events: Option<Events>,
+    /// Events buffer of the nested loop that serves clients during long operations.
+    pub nested_events: Option<Events>,
+    /// Read end of the signal self-pipe.
+    pub signals: Option<mio::net::UnixStream>,
     pub listeners: Vec<Listener>,
     /// The bind addresses the TCP listeners were created for.
     pub active_binds: Vec<String>,
@@ -243,6 +247,8 @@ impl Server {
             latency: LatencyMonitor::default(),
             poll: Poll::new()?,
             events: Some(Events::with_capacity(1024)),
+            nested_events: None,
+            signals: None,
             listeners: Vec::new(),
             active_binds: Vec::new(),
             pending_writes: Vec::new(),
@@ -464,7 +470,6 @@ impl Server {
             return;
         }
         let start = Instant::now();
-        self.persistence.loading = true;
         match crate::persistence::rdb::load(self, &path) {
             Ok(_) => {
                 log::info!(
@@ -477,7 +482,6 @@ impl Server {
                 std::process::exit(1);
             }
         }
-        self.persistence.loading = false;
     }
 
     /// Tell systemd we are ready (sd_notify READY=1) when supervised.

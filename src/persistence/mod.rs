@@ -15,10 +15,37 @@ pub struct PersistenceState {
     pub loading: bool,
     pub last_load_keys_loaded: u64,
     pub last_load_keys_expired: u64,
+    pub loading_start_time: i64,
+    pub loading_total_bytes: u64,
+    pub loading_loaded_bytes: u64,
 }
 
 /// The `# Persistence` section of INFO.
 pub fn info_persistence(srv: &Server) -> String {
+    let p = &srv.persistence;
+    let mut s = persistence_fields(srv);
+    if p.loading {
+        let elapsed = (srv.now_ms / 1000 - p.loading_start_time).max(0);
+        let perc = if p.loading_total_bytes > 0 {
+            p.loading_loaded_bytes as f64 * 100.0 / p.loading_total_bytes as f64
+        } else {
+            0.0
+        };
+        let eta = if p.loading_loaded_bytes > 0 {
+            let rate = p.loading_loaded_bytes as f64 / elapsed.max(1) as f64;
+            ((p.loading_total_bytes - p.loading_loaded_bytes) as f64 / rate) as i64
+        } else {
+            1
+        };
+        s.push_str(&format!(
+            "loading_start_time:{}\r\nloading_total_bytes:{}\r\nloading_rdb_used_mem:0\r\nloading_loaded_bytes:{}\r\nloading_loaded_perc:{:.2}\r\nloading_eta_seconds:{}\r\n",
+            p.loading_start_time, p.loading_total_bytes, p.loading_loaded_bytes, perc, eta
+        ));
+    }
+    s
+}
+
+fn persistence_fields(srv: &Server) -> String {
     let p = &srv.persistence;
     format!(
         "loading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",

@@ -341,9 +341,37 @@ pub fn load(srv: &mut Server, path: &str) -> io::Result<u64> {
     load_bytes(srv, &data)
 }
 
-/// Load an RDB image from memory.
+/// Load an RDB image from memory, serving clients (with LOADING errors) every
+/// `loading-process-events-interval-bytes` of input, as Redis does.
 pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
+    let p = &mut srv.persistence;
+    p.loading = true;
+    p.loading_start_time = crate::server::mstime() / 1000;
+    p.loading_total_bytes = data.len() as u64;
+    p.loading_loaded_bytes = 0;
+    let res = load_records(srv, data);
+    srv.persistence.loading = false;
+    res
+}
+
+/// Sleep like Redis's debugDelay: `usec` microseconds, or for a negative value sleep 1 µs with
+/// probability 1/-usec.
+fn debug_delay(usec: i64) {
+    let us = if usec < 0 {
+        let r = crate::server::ustime() as u64 ^ 0x9e37_79b9_7f4a_7c15;
+        u64::from(r % (-usec) as u64 == 0)
+    } else {
+        usec as u64
+    };
+    if us > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(us));
+    }
+}
+
+fn load_records(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
     let mut r = RdbReader::new(data);
+    let interval = srv.config.loading_process_events_interval_bytes.max(1) as usize;
+    let mut next_events_at = interval;
     let magic = r.take(9)?;
     if &magic[..5] != b"REDIS" {
         return Err(bad("Wrong signature trying to load DB from file"));
@@ -361,6 +389,11 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
     let mut loaded = 0u64;
     let mut expired = 0u64;
     loop {
+        if r.pos >= next_events_at {
+            srv.persistence.loading_loaded_bytes = r.pos as u64;
+            srv.process_events_while_blocked();
+            next_events_at = r.pos + interval;
+        }
         let t = r.u8()?;
         match t {
             OPCODE_EOF => break,
@@ -413,6 +446,9 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
                     srv.dbs[db].set_expire(&key, when);
                 }
                 loaded += 1;
+                if srv.config.key_load_delay != 0 {
+                    debug_delay(srv.config.key_load_delay);
+                }
             }
         }
     }
