@@ -359,7 +359,7 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
 fn debug_delay(usec: i64) {
     let us = if usec < 0 {
         let r = crate::server::ustime() as u64 ^ 0x9e37_79b9_7f4a_7c15;
-        u64::from(r % (-usec) as u64 == 0)
+        u64::from(r.is_multiple_of((-usec) as u64))
     } else {
         usec as u64
     };
