@@ -261,6 +261,13 @@ impl Server {
             );
             return false;
         }
+        if self.writes_denied_by_disk_error()
+            && (spec.has(flags::WRITE) || spec.name == "ping")
+            && !c.has(cf::MASTER)
+        {
+            self.reject(c, Some(id), &CmdError::Static("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."));
+            return false;
+        }
         if c.has(cf::MULTI) && spec.has(flags::NO_MULTI) {
             self.reject(
                 c,

@@ -178,6 +178,7 @@ pub struct Server {
     pub error_snapshot: u64,
     /// oom_score_adj before we first changed it, while we control it.
     pub oom_score_adj_base: Option<i32>,
+    pub bgsave: crate::persistence::bgsave::BgSave,
 }
 
 /// Wall-clock milliseconds since the Unix epoch.
@@ -288,6 +289,7 @@ impl Server {
             startup_memory: 0,
             error_snapshot: 0,
             oom_score_adj_base: None,
+            bgsave: Default::default(),
             config,
             config_file,
         })
@@ -373,6 +375,7 @@ impl Server {
         }
         self.clients_cron();
         self.databases_cron();
+        self.save_points_cron();
         if self.shutdown_asap {
             self.shutdown_asap = false;
             if self.prepare_for_shutdown(crate::commands::server::ShutdownFlags::default()) {
@@ -437,6 +440,10 @@ impl Server {
     /// shutdown must be aborted.
     pub fn prepare_for_shutdown(&mut self, flags: crate::commands::server::ShutdownFlags) -> bool {
         log::warn!("User requested shutdown...");
+        if self.has_active_child() {
+            log::warn!("There is a child saving an .rdb. Killing it!");
+            self.kill_rdb_child();
+        }
         if !flags.nosave && (flags.save || !self.config.save.is_empty()) {
             log::info!("Saving the final RDB snapshot before exiting.");
             if let Err(e) = crate::persistence::rdb::save(self) {

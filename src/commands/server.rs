@@ -87,6 +87,48 @@ fn shutdown(ctx: &mut Ctx) -> CmdResult {
     Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."))
 }
 
+// ---- SAVE / BGSAVE ----
+
+fn save(ctx: &mut Ctx) -> CmdResult {
+    if ctx.srv.has_active_child() {
+        return Err(CmdError::err("Background save already in progress"));
+    }
+    match crate::persistence::rdb::save(ctx.srv) {
+        Ok(()) => {
+            ctx.reply().ok();
+            Ok(())
+        }
+        Err(_) => Err(CmdError::Static("ERR")),
+    }
+}
+
+fn bgsave(ctx: &mut Ctx) -> CmdResult {
+    let mut schedule = false;
+    if ctx.argv.len() > 1 {
+        if ctx.argv.len() == 2 && is(ctx.arg(1), "schedule") {
+            schedule = true;
+        } else {
+            return Err(errors::SYNTAX);
+        }
+    }
+    if ctx.srv.has_active_child() {
+        if schedule {
+            ctx.srv.bgsave.scheduled = true;
+            ctx.reply().simple(b"Background saving scheduled");
+            return Ok(());
+        }
+        return Err(CmdError::err("Background save already in progress"));
+    }
+    if ctx.srv.in_exec {
+        ctx.srv.bgsave.scheduled = true;
+        ctx.reply().simple(b"Background saving scheduled");
+        return Ok(());
+    }
+    ctx.srv.bgsave().map_err(|_| CmdError::Static("ERR"))?;
+    ctx.reply().simple(b"Background saving started");
+    Ok(())
+}
+
 // ---- CONFIG ----
 
 fn config_get(ctx: &mut Ctx) -> CmdResult {
@@ -1052,6 +1094,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("dbsize", 1, dbsize).flags(READONLY | FAST).acl(KS).group(Group::Server).doc("Returns the number of keys in the database.", "O(1)").tips(&["request_policy:all_shards", "response_policy:agg_sum"]),
     CommandSpec::new("lastsave", 1, lastsave).flags(LOADING | STALE | FAST).acl(acl::ADMIN | acl::DANGEROUS).group(Group::Server).doc("Returns the Unix timestamp of the last successful save to disk.", "O(1)").tips(&["nondeterministic_output"]),
     CommandSpec::new("shutdown", -1, shutdown).flags(ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY).group(Group::Server).doc("Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)").syntax("[nosave-save=NOSAVE|SAVE] [NOW] [FORCE] [ABORT]"),
+    CommandSpec::new("save", 1, save).flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI).group(Group::Server).doc("Synchronously saves the database(s) to disk.", "O(N) where N is the total number of keys in all databases"),
+    CommandSpec::new("bgsave", -1, bgsave).flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING).group(Group::Server).doc("Asynchronously saves the database(s) to disk.", "O(1)").syntax("[SCHEDULE]"),
     CommandSpec::container("config", CONFIG_SUBCOMMANDS).group(Group::Server).since("2.0.0").doc("A container for server configuration commands.", "Depends on subcommand."),
     CommandSpec::new("command", -1, command).flags(LOADING | STALE | SENTINEL).acl(acl::CONNECTION).group(Group::Server).since("2.8.13").doc("Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands").tips(&["nondeterministic_output_order"]).subcommands_of(COMMAND_SUBCOMMANDS),
     CommandSpec::container("slowlog", SLOWLOG_SUBCOMMANDS).group(Group::Server).since("2.2.12").doc("A container for slow log commands.", "Depends on subcommand."),
