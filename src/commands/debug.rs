@@ -33,9 +33,7 @@ pub fn dataset_digest(srv: &Server) -> Digest20 {
         mix_digest(&mut out, &(i as u32).to_be_bytes());
         for (k, o) in db.keys.iter() {
             let d = key_digest(db, k, o, true);
-            for (a, b) in out.iter_mut().zip(d.iter()) {
-                *a ^= b;
-            }
+            xor_digest(&mut out, &d);
         }
     }
     out

@@ -430,8 +430,9 @@ fn load_records(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
             t => {
                 let key = r.string()?;
                 let value = read_value(t, &mut r, srv)?;
-                if let Some(when) = expire.take().filter(|&w| w < now) {
-                    let _ = when;
+                let expire_at = expire.take();
+                // Keys already expired are skipped when loading as a master (rdbLoad).
+                if expire_at.is_some_and(|w| w < now) && !srv.is_replica() {
                     expired += 1;
                     continue;
                 }
@@ -442,7 +443,7 @@ fn load_records(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
                     )));
                 }
                 srv.dbs[db].add(&key, RObj::new(value, srv.lruclock));
-                if let Some(when) = expire.take() {
+                if let Some(when) = expire_at {
                     srv.dbs[db].set_expire(&key, when);
                 }
                 loaded += 1;

@@ -13,6 +13,8 @@ pub struct Server {
     pub child: Child,
     pub port: u16,
     pub dir: std::path::PathBuf,
+    /// Remove `dir` on drop (a directory `start` created, not one the caller passed).
+    owns_dir: bool,
 }
 
 /// A free TCP port on localhost.
@@ -25,11 +27,23 @@ pub fn free_port() -> u16 {
 }
 
 impl Server {
-    /// Start with extra `--directive value` arguments.
+    /// Start with extra `--directive value` arguments, in a fresh temporary directory.
     pub fn start(args: &[&str]) -> Server {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("redust-test-{}-{}", std::process::id(), port));
+        let dir = std::env::temp_dir().join(format!(
+            "redust-test-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
+        let mut s = Server::start_in(&dir, args);
+        s.owns_dir = true;
+        s
+    }
+
+    /// Start with `dir` as the working directory (where dump.rdb is read and written).
+    pub fn start_in(dir: &std::path::Path, args: &[&str]) -> Server {
+        let port = free_port();
+        let dir = dir.to_path_buf();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_redust-server"));
         cmd.arg("--port")
             .arg(port.to_string())
@@ -43,7 +57,12 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let child = cmd.spawn().expect("spawn redust-server");
-        let s = Server { child, port, dir };
+        let s = Server {
+            child,
+            port,
+            dir,
+            owns_dir: false,
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "server did not start");
@@ -67,7 +86,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.owns_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -107,6 +128,14 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client over an already connected socket.
+    pub fn from_stream(s: TcpStream) -> Client {
+        Client {
+            r: BufReader::new(s.try_clone().unwrap()),
+            w: s,
+        }
+    }
+
     /// Send raw bytes.
     pub fn send_raw(&mut self, b: &[u8]) {
         self.w.write_all(b).unwrap();
