@@ -193,6 +193,9 @@ impl Server {
             return;
         }
         self.call(c, id, argv);
+        if self.blocking.has_pending_work() {
+            crate::blocking::handle_clients_blocked_on_keys(self);
+        }
     }
 
     /// Execute command `id` for client `c` (Redis's call()).

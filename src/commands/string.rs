@@ -322,7 +322,7 @@ fn append(ctx: &mut Ctx) -> CmdResult {
         Some(len) => {
             check_string_length(ctx, (len + v.len()) as u64)?;
             let Some(o) = ctx.write(k) else { unreachable!("checked above") };
-            let Value::Str(s) = &mut o.value;
+            let Value::Str(s) = &mut o.value else { unreachable!("checked above") };
             let buf = s.make_raw();
             buf.extend_from_slice(v);
             let n = buf.len();
