@@ -242,9 +242,9 @@ enum Unblock {
 
 /// Unblock `ck` with a timeout or error reply (the client must be in the slab).
 fn unblock_with(srv: &mut Server, ck: usize, how: Unblock) -> bool {
-    if unregister(&mut srv.blocking, ck).is_none() {
+    let Some(st) = unregister(&mut srv.blocking, ck) else {
         return false;
-    }
+    };
     let Some(Some(mut c)) = srv.clients.get_mut(ck).map(|s| s.take()) else {
         return true;
     };
@@ -253,6 +253,7 @@ fn unblock_with(srv: &mut Server, ck: usize, how: Unblock) -> bool {
         Unblock::Error => {
             let e = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
             srv.stats.record_error(e);
+            srv.commands.entries[st.cmd].stats.failed += 1;
             c.reply.error_line(e.as_bytes());
         }
     }
