@@ -359,13 +359,13 @@ fn lpos(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Parse a non-negative integer (getPositiveLongFromObjectOrReply).
+/// Parse a non-negative integer (getPositiveLongFromObjectOrReply): `msg` for anything else,
+/// non-integers included.
 fn positive(b: &[u8], msg: &'static str) -> Result<i64, CmdError> {
-    let v = parse_i64(b)?;
-    if v < 0 {
-        return Err(CmdError::Static(msg));
+    match parse_i64(b) {
+        Ok(v) if v >= 0 => Ok(v),
+        _ => Err(CmdError::Static(msg)),
     }
-    Ok(v)
 }
 
 // ---------------------------------------------------------------------------------------------
