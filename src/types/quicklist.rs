@@ -460,6 +460,10 @@ impl Quicklist {
                 self.count += 1;
             }
             _ => {
+                // The old end node is full: give back its growth slack.
+                if let Some(Body::Packed(lp)) = end.map(|i| &mut self.nodes[i].body) {
+                    lp.shrink_to_fit();
+                }
                 let mut lp = Listpack::new();
                 lp.append(v);
                 let at = if tail { self.nodes.len() } else { 0 };
