@@ -45,7 +45,10 @@ pub struct RdbWriter<W: Write> {
 impl<W: Write> RdbWriter<W> {
     /// A writer over `w`.
     pub fn new(w: W) -> Self {
-        RdbWriter { w, digest: CRC64.digest() }
+        RdbWriter {
+            w,
+            digest: CRC64.digest(),
+        }
     }
 
     /// Raw bytes.
@@ -122,9 +125,11 @@ impl<W: Write> RdbWriter<W> {
 /// Bytes the value would take in an RDB file (DEBUG OBJECT serializedlength).
 pub fn serialized_len(v: &Value) -> usize {
     let mut counter = Counter(0);
-    let mut w = RdbWriter::new(&mut counter);
-    let _ = write_value(&mut w, v);
-    drop(w);
+    {
+        let mut w = RdbWriter::new(&mut counter);
+        let _ = write_value(&mut w, v);
+    }
+    // Without the type byte, as Redis's rdbSavedObjectLen.
     counter.0.saturating_sub(1)
 }
 
@@ -163,8 +168,14 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W) -> io::Result<W> {
     r.raw(format!("REDIS{:04}", RDB_VERSION).as_bytes())?;
     r.aux("redis-ver", crate::REDIS_VERSION.as_bytes())?;
     r.aux("redis-bits", b"64")?;
-    r.aux("ctime", (crate::server::mstime() / 1000).to_string().as_bytes())?;
-    r.aux("used-mem", crate::alloc::used_memory().to_string().as_bytes())?;
+    r.aux(
+        "ctime",
+        (crate::server::mstime() / 1000).to_string().as_bytes(),
+    )?;
+    r.aux(
+        "used-mem",
+        crate::alloc::used_memory().to_string().as_bytes(),
+    )?;
     r.aux("aof-base", b"0")?;
     for (i, db) in srv.dbs.iter().enumerate() {
         if db.is_empty() {
@@ -216,7 +227,14 @@ pub fn save(srv: &mut Server) -> io::Result<()> {
         }
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
-            log::warn!("Failed opening the temp RDB file {} (in server root dir {}) for saving: {}", tmp, std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(), e);
+            log::warn!(
+                "Failed opening the temp RDB file {} (in server root dir {}) for saving: {}",
+                tmp,
+                std::env::current_dir()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default(),
+                e
+            );
             srv.persistence.last_save_ok = false;
         }
     }
@@ -263,7 +281,10 @@ impl<'a> RdbReader<'a> {
             0 => Ok(((b & 0x3f) as u64, false)),
             1 => Ok(((((b & 0x3f) as u64) << 8) | self.u8()? as u64, false)),
             2 => match b {
-                0x80 => Ok((u32::from_be_bytes(self.take(4)?.try_into().unwrap()) as u64, false)),
+                0x80 => Ok((
+                    u32::from_be_bytes(self.take(4)?.try_into().unwrap()) as u64,
+                    false,
+                )),
                 0x81 => Ok((u64::from_be_bytes(self.take(8)?.try_into().unwrap()), false)),
                 _ => Err(bad("Unknown length encoding in rdbLoadLen()")),
             },
@@ -271,9 +292,16 @@ impl<'a> RdbReader<'a> {
         }
     }
 
+    /// True when every byte was read.
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.b.len()
+    }
+
     /// A binary double (rdbLoadBinaryDoubleValue).
     pub fn binary_double(&mut self) -> io::Result<f64> {
-        Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(f64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
 
     /// A length (rdbLoadLen).
@@ -292,13 +320,18 @@ impl<'a> RdbReader<'a> {
         }
         match n as u8 {
             ENC_INT8 => Ok((self.u8()? as i8).to_string().into_bytes()),
-            ENC_INT16 => Ok(i16::from_le_bytes(self.take(2)?.try_into().unwrap()).to_string().into_bytes()),
-            ENC_INT32 => Ok(i32::from_le_bytes(self.take(4)?.try_into().unwrap()).to_string().into_bytes()),
+            ENC_INT16 => Ok(i16::from_le_bytes(self.take(2)?.try_into().unwrap())
+                .to_string()
+                .into_bytes()),
+            ENC_INT32 => Ok(i32::from_le_bytes(self.take(4)?.try_into().unwrap())
+                .to_string()
+                .into_bytes()),
             ENC_LZF => {
                 let clen = self.len()? as usize;
                 let ulen = self.len()? as usize;
                 let c = self.take(clen)?;
-                crate::util::lzf::decompress(c, ulen).ok_or_else(|| bad("Invalid LZF compressed string"))
+                crate::util::lzf::decompress(c, ulen)
+                    .ok_or_else(|| bad("Invalid LZF compressed string"))
             }
             _ => Err(bad("Unknown RDB string encoding type")),
         }
@@ -327,13 +360,21 @@ pub fn empty_key() -> io::Error {
 /// Redis does: loaders report it with [`empty_key`].
 pub fn read_value(t: u8, r: &mut RdbReader, srv: &Server) -> io::Result<Value> {
     use crate::types::quicklist::Quicklist;
-    let (fill, depth) = (srv.config.list_max_listpack_size, srv.config.list_compress_depth);
+    let (fill, depth) = (
+        srv.config.list_max_listpack_size,
+        srv.config.list_compress_depth,
+    );
     let list = |q: Option<Quicklist>| q.map(|q| Value::List(Box::new(q))).ok_or_else(empty_key);
     match t {
         TYPE_STRING => Ok(Value::Str(RString::from_bytes(&r.string()?))),
         TYPE_LIST => list(Quicklist::rdb_load_linked(r, fill, depth)?),
         TYPE_LIST_ZIPLIST => list(Quicklist::rdb_load_ziplist(r, fill, depth)?),
-        TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => list(Quicklist::rdb_load(r, t == TYPE_LIST_QUICKLIST_2, fill, depth)?),
+        TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => list(Quicklist::rdb_load(
+            r,
+            t == TYPE_LIST_QUICKLIST_2,
+            fill,
+            depth,
+        )?),
         other => Err(bad(&format!("Unknown RDB encoding type {}", other))),
     }
 }
@@ -352,7 +393,10 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
     if &magic[..5] != b"REDIS" {
         return Err(bad("Wrong signature trying to load DB from file"));
     }
-    let ver: u32 = std::str::from_utf8(&magic[5..]).ok().and_then(|s| s.parse().ok()).ok_or_else(|| bad("Wrong signature"))?;
+    let ver: u32 = std::str::from_utf8(&magic[5..])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("Wrong signature"))?;
     if !(1..=RDB_VERSION).contains(&ver) {
         return Err(bad(&format!("Can't handle RDB format version {}", ver)));
     }
@@ -376,8 +420,12 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
                 let _ = r.len()?;
                 srv.dbs[db].keys.expand(n);
             }
-            OPCODE_EXPIRETIME_MS => expire = Some(i64::from_le_bytes(r.take(8)?.try_into().unwrap())),
-            OPCODE_EXPIRETIME => expire = Some(i32::from_le_bytes(r.take(4)?.try_into().unwrap()) as i64 * 1000),
+            OPCODE_EXPIRETIME_MS => {
+                expire = Some(i64::from_le_bytes(r.take(8)?.try_into().unwrap()))
+            }
+            OPCODE_EXPIRETIME => {
+                expire = Some(i32::from_le_bytes(r.take(4)?.try_into().unwrap()) as i64 * 1000)
+            }
             OPCODE_AUX => {
                 let _k = r.string()?;
                 let _v = r.string()?;
@@ -396,7 +444,10 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
                 let value = match read_value(t, &mut r, srv) {
                     Ok(v) => v,
                     Err(e) if e.get_ref().is_some_and(|x| x.is::<EmptyKey>()) => {
-                        log::warn!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(&key));
+                        log::warn!(
+                            "rdbLoadObject skipping empty key: {}",
+                            String::from_utf8_lossy(&key)
+                        );
                         expire = None;
                         continue;
                     }
@@ -408,7 +459,10 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
                     continue;
                 }
                 if srv.dbs[db].keys.contains_key(&key[..]) {
-                    return Err(bad(&format!("Duplicate key '{}' found in RDB file", String::from_utf8_lossy(&key))));
+                    return Err(bad(&format!(
+                        "Duplicate key '{}' found in RDB file",
+                        String::from_utf8_lossy(&key)
+                    )));
                 }
                 srv.dbs[db].add(&key, RObj::new(value, srv.lruclock));
                 if let Some(when) = expire.take() {

@@ -1,8 +1,8 @@
 //! Values and their encodings.
 
-pub mod object;
 pub mod intset;
 pub mod listpack;
+pub mod object;
 pub mod quicklist;
 pub mod ziplist;
 pub mod zipmap;
