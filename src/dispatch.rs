@@ -311,6 +311,9 @@ impl Server {
             return false;
         }
         self.call(c, id, argv);
+        if self.blocking.has_pending_work() {
+            crate::blocking::handle_clients_blocked_on_keys(self);
+        }
         false
     }
 

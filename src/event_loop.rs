@@ -268,7 +268,11 @@ impl Server {
             }
             self.before_sleep();
             let timeout = if self.pending_reads.is_empty() {
-                Duration::from_millis((next_cron - self.now_ms).clamp(0, 1000) as u64)
+                let wake = self
+                    .blocking
+                    .next_timeout()
+                    .map_or(next_cron, |t| t.min(next_cron));
+                Duration::from_millis((wake - self.now_ms).clamp(0, 1000) as u64)
             } else {
                 Duration::ZERO
             };
@@ -626,6 +630,7 @@ impl Server {
         self.pending_reads.retain(|&k| k != key);
         crate::commands::pubsub::unsubscribe_all(self, &mut c);
         crate::commands::multi::unwatch_all(self, &mut c);
+        crate::blocking::on_client_close(self, key);
         log::debug!("Client closed connection id={}", c.id);
     }
 }

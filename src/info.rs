@@ -134,7 +134,7 @@ pub fn generate(srv: &Server, current: Option<&Client>, args: &[String]) -> Stri
             max_in,
             max_out,
             blocked,
-            blocked
+            srv.blocking.with_timeout()
         );
     }
     if want("memory") {

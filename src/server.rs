@@ -171,6 +171,7 @@ pub struct Server {
     pub in_exec: bool,
     pub pubsub: crate::commands::pubsub::PubSub,
     pub watches: crate::commands::multi::Watches,
+    pub blocking: crate::blocking::Blocking,
     pub persistence: crate::persistence::PersistenceState,
     /// used_memory right after start-up (INFO used_memory_startup).
     pub startup_memory: usize,
@@ -281,6 +282,7 @@ impl Server {
             in_exec: false,
             pubsub: Default::default(),
             watches: Default::default(),
+            blocking: Default::default(),
             persistence: crate::persistence::PersistenceState {
                 last_save_ok: true,
                 last_bgsave_time_sec: -1,
@@ -429,6 +431,7 @@ impl Server {
         if self.active_expire_enabled {
             crate::db::expire::active_expire_cycle(self, crate::db::expire::Cycle::Fast);
         }
+        crate::blocking::before_sleep(self);
         self.flush_pending_writes();
         let closing = std::mem::take(&mut self.close_asap);
         for key in closing {

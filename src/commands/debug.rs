@@ -189,15 +189,56 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             let Some(o) = o else {
                 return Err(errors::NO_SUCH_KEY);
             };
-            let s = format!(
+            let mut s = format!(
                 "Value at:0x0 refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:0",
                 o.value.encoding(),
                 crate::persistence::rdb::serialized_len(&o.value),
                 o.lru
             );
+            if let crate::types::object::Value::List(ql) = &o.value {
+                s.push_str(&format!(
+                    " ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:{} ql_uncompressed_size:{}",
+                    ql.node_count(),
+                    ql.len() as f64 / ql.node_count() as f64,
+                    ql.fill(),
+                    (ql.compress_depth() != 0) as i32,
+                    ql.uncompressed_size()
+                ));
+            }
             r.simple(s.as_bytes());
         }
         ("reload", _) => debug_reload(ctx)?,
+        ("quicklist-packed-threshold", 3) => {
+            let ok = crate::config::parse_memory(ctx.arg(2))
+                .is_some_and(crate::types::quicklist::set_packed_threshold);
+            if !ok {
+                return Err(CmdError::err(
+                    "argument must be a memory value bigger than 1 and smaller than 4gb",
+                ));
+            }
+            ctx.reply().ok();
+        }
+        ("listpack", 3) | ("quicklist", 3) | ("quicklist", 4) => {
+            let key = ctx.argv[2].clone();
+            let (o, r) = ctx.read(&key);
+            let Some(o) = o else {
+                return Err(errors::NO_SUCH_KEY);
+            };
+            match (&o.value, sub.as_str()) {
+                (crate::types::object::Value::List(ql), "quicklist") => {
+                    log::info!(
+                        "{{quicklist}} count: {} len: {} fill: {} compress: {}",
+                        ql.len(),
+                        ql.node_count(),
+                        ql.fill(),
+                        ql.compress_depth()
+                    );
+                    r.simple(b"Quicklist structure printed on stdout");
+                }
+                (_, "quicklist") => return Err(CmdError::err("Not a quicklist encoded object.")),
+                _ => return Err(CmdError::err("Not a listpack encoded object.")),
+            }
+        }
         ("config-rewrite-force-all", 2) => {
             let Some(path) = ctx.srv.config_file.clone() else {
                 return Err(CmdError::err(

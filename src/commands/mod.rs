@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod debug;
 pub mod keyspace;
+pub mod list;
 pub mod multi;
 pub mod pubsub;
 pub mod server;
@@ -18,6 +19,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     debug::COMMANDS,
     keyspace::COMMANDS,
     string::COMMANDS,
+    list::COMMANDS,
     multi::COMMANDS,
     pubsub::COMMANDS,
 ];

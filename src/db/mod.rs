@@ -270,6 +270,7 @@ impl<'a> Ctx<'a> {
     pub fn signal_modified(&mut self, key: &[u8]) {
         let db = self.client.db;
         crate::commands::multi::touch_watched_key(self.srv, db, key);
+        crate::blocking::signal_key_as_ready(self.srv, db, key);
     }
 
     /// Fire a keyspace notification for `key` in the client's db.

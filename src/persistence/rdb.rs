@@ -22,6 +22,10 @@ const OPCODE_FREQ: u8 = 249;
 const OPCODE_FUNCTION2: u8 = 245;
 
 const TYPE_STRING: u8 = 0;
+const TYPE_LIST: u8 = 1;
+const TYPE_LIST_ZIPLIST: u8 = 10;
+const TYPE_LIST_QUICKLIST: u8 = 14;
+const TYPE_LIST_QUICKLIST_2: u8 = 18;
 
 const ENC_INT8: u8 = 0;
 const ENC_INT16: u8 = 1;
@@ -151,6 +155,10 @@ pub fn write_value<W: Write>(r: &mut RdbWriter<W>, v: &Value) -> io::Result<()> 
                 RString::Raw(b) => r.string(b),
             }
         }
+        Value::List(l) => {
+            r.raw(&[TYPE_LIST_QUICKLIST_2])?;
+            l.rdb_save(r)
+        }
     }
 }
 
@@ -183,8 +191,13 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W) -> io::Result<W> {
                 r.raw(&[OPCODE_EXPIRETIME_MS])?;
                 r.raw(&when.to_le_bytes())?;
             }
-            write_value(&mut r, &o.value)?;
+            // A key-value pair is the type byte, the key, then the payload
+            // (rdbSaveKeyValuePair); write_value gives type + payload, as DUMP wants.
+            let mut buf = RdbWriter::new(Vec::new());
+            write_value(&mut buf, &o.value)?;
+            r.raw(&buf.w[..1])?;
             r.string(k)?;
+            r.raw(&buf.w[1..])?;
         }
     }
     r.raw(&[OPCODE_EOF])?;
@@ -325,11 +338,43 @@ impl<'a> RdbReader<'a> {
     }
 }
 
+/// Marker error of a collection that loaded empty (Redis's RDB_LOAD_ERR_EMPTY_KEY).
+#[derive(Debug)]
+pub struct EmptyKey;
+
+impl std::fmt::Display for EmptyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("empty key")
+    }
+}
+
+impl std::error::Error for EmptyKey {}
+
+/// The error a type loader returns for an empty collection; the key is skipped.
+pub fn empty_key() -> io::Error {
+    io::Error::other(EmptyKey)
+}
+
 /// Read a value of RDB type `t` (rdbLoadObject). Each type's loader converts to the encoding
-/// Redis would choose for the loaded size.
-pub fn read_value(t: u8, r: &mut RdbReader, _srv: &Server) -> io::Result<Value> {
+/// Redis would choose for the loaded size. An empty collection is skipped with a warning, as
+/// Redis does: loaders report it with [`empty_key`].
+pub fn read_value(t: u8, r: &mut RdbReader, srv: &Server) -> io::Result<Value> {
+    use crate::types::quicklist::Quicklist;
+    let (fill, depth) = (
+        srv.config.list_max_listpack_size,
+        srv.config.list_compress_depth,
+    );
+    let list = |q: Option<Quicklist>| q.map(|q| Value::List(Box::new(q))).ok_or_else(empty_key);
     match t {
         TYPE_STRING => Ok(Value::Str(RString::from_bytes(&r.string()?))),
+        TYPE_LIST => list(Quicklist::rdb_load_linked(r, fill, depth)?),
+        TYPE_LIST_ZIPLIST => list(Quicklist::rdb_load_ziplist(r, fill, depth)?),
+        TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => list(Quicklist::rdb_load(
+            r,
+            t == TYPE_LIST_QUICKLIST_2,
+            fill,
+            depth,
+        )?),
         other => Err(bad(&format!("Unknown RDB encoding type {}", other))),
     }
 }
@@ -429,7 +474,18 @@ fn load_records(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
             }
             t => {
                 let key = r.string()?;
-                let value = read_value(t, &mut r, srv)?;
+                let value = match read_value(t, &mut r, srv) {
+                    Ok(v) => v,
+                    Err(e) if e.get_ref().is_some_and(|x| x.is::<EmptyKey>()) => {
+                        log::warn!(
+                            "rdbLoadObject skipping empty key: {}",
+                            String::from_utf8_lossy(&key)
+                        );
+                        expire = None;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 let expire_at = expire.take();
                 // Keys already expired are skipped when loading as a master (rdbLoad).
                 if expire_at.is_some_and(|w| w < now) && !srv.is_replica() {

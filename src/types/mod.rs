@@ -3,5 +3,6 @@
 pub mod intset;
 pub mod listpack;
 pub mod object;
+pub mod quicklist;
 pub mod ziplist;
 pub mod zipmap;

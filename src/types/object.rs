@@ -113,6 +113,7 @@ impl RString {
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(RString),
+    List(Box<crate::types::quicklist::Quicklist>),
 }
 
 impl Value {
@@ -120,6 +121,7 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
         }
     }
 
@@ -127,6 +129,7 @@ impl Value {
     pub fn type_id(&self) -> u32 {
         match self {
             Value::Str(_) => 0,
+            Value::List(_) => 1,
         }
     }
 
@@ -136,6 +139,11 @@ impl Value {
         mix_digest(d, &self.type_id().to_be_bytes());
         match self {
             Value::Str(s) => s.with_bytes(|b| mix_digest(d, b)),
+            Value::List(l) => l.visit(0, false, |e| {
+                let mut buf = [0u8; crate::types::listpack::INT_BUF_SIZE];
+                mix_digest(d, e.as_bytes(&mut buf));
+                true
+            }),
         }
     }
 
@@ -143,6 +151,7 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::List(_) => "quicklist",
         }
     }
 }
