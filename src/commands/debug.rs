@@ -32,10 +32,8 @@ pub fn dataset_digest(srv: &Server) -> Digest20 {
         }
         mix_digest(&mut out, &(i as u32).to_be_bytes());
         for (k, o) in db.keys.iter() {
-            let d = key_digest(db, k, o, true);
-            for (a, b) in out.iter_mut().zip(d.iter()) {
-                *a ^= b;
-            }
+            // Redis's xorDigest: the SHA1 of the key's digest is xored in.
+            xor_digest(&mut out, &key_digest(db, k, o, true));
         }
     }
     out

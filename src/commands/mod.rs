@@ -7,7 +7,9 @@ pub mod keyspace;
 pub mod multi;
 pub mod pubsub;
 pub mod server;
+pub mod sort;
 pub mod string;
+pub mod zset;
 
 use crate::command::CommandSpec;
 
@@ -20,4 +22,6 @@ pub static ALL: &[&[CommandSpec]] = &[
     string::COMMANDS,
     multi::COMMANDS,
     pubsub::COMMANDS,
+    zset::COMMANDS,
+    sort::COMMANDS,
 ];

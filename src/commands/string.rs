@@ -361,7 +361,9 @@ fn append(ctx: &mut Ctx) -> CmdResult {
             let Some(o) = ctx.write(k) else {
                 unreachable!("checked above")
             };
-            let Value::Str(s) = &mut o.value;
+            let Value::Str(s) = &mut o.value else {
+                unreachable!("checked above")
+            };
             let buf = s.make_raw();
             buf.extend_from_slice(v);
             let n = buf.len();

@@ -8,6 +8,7 @@ use std::io::{self, BufWriter, Read, Write};
 
 use crate::server::Server;
 use crate::types::object::{RObj, RString, Value};
+use crate::types::zset;
 
 pub const RDB_VERSION: u32 = 10;
 
@@ -149,6 +150,7 @@ pub fn write_value<W: Write>(r: &mut RdbWriter<W>, v: &Value) -> io::Result<()> 
                 RString::Raw(b) => r.string(b),
             }
         }
+        Value::ZSet(z) => z.rdb_save(r),
     }
 }
 
@@ -323,6 +325,9 @@ impl<'a> RdbReader<'a> {
 pub fn read_value(t: u8, r: &mut RdbReader, _srv: &Server) -> io::Result<Value> {
     match t {
         TYPE_STRING => Ok(Value::Str(RString::from_bytes(&r.string()?))),
+        zset::RDB_TYPE_ZSET | zset::RDB_TYPE_ZSET_2 | zset::RDB_TYPE_ZSET_ZIPLIST | zset::RDB_TYPE_ZSET_LISTPACK => {
+            Ok(Value::ZSet(zset::ZSet::rdb_load(t, r, crate::commands::zset::limits(_srv))?))
+        }
         other => Err(bad(&format!("Unknown RDB encoding type {}", other))),
     }
 }
@@ -390,6 +395,11 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
             t => {
                 let key = r.string()?;
                 let value = read_value(t, &mut r, srv)?;
+                if matches!(&value, Value::ZSet(z) if z.is_empty()) {
+                    // Redis skips empty aggregates ("emptykey").
+                    expire = None;
+                    continue;
+                }
                 if let Some(when) = expire.take().filter(|&w| w < now) {
                     let _ = when;
                     expired += 1;

@@ -113,6 +113,7 @@ impl RString {
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(RString),
+    ZSet(crate::types::zset::ZSet),
 }
 
 impl Value {
@@ -120,6 +121,7 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -127,6 +129,7 @@ impl Value {
     pub fn type_id(&self) -> u32 {
         match self {
             Value::Str(_) => 0,
+            Value::ZSet(_) => 3,
         }
     }
 
@@ -136,6 +139,7 @@ impl Value {
         mix_digest(d, &self.type_id().to_be_bytes());
         match self {
             Value::Str(s) => s.with_bytes(|b| mix_digest(d, b)),
+            Value::ZSet(z) => z.digest(d),
         }
     }
 
@@ -143,6 +147,7 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 }
