@@ -169,6 +169,7 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W) -> io::Result<W> {
         crate::alloc::used_memory().to_string().as_bytes(),
     )?;
     r.aux("aof-base", b"0")?;
+    let mut scratch = RdbWriter::new(Vec::new());
     for (i, db) in srv.dbs.iter().enumerate() {
         if db.is_empty() {
             continue;
@@ -183,8 +184,12 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W) -> io::Result<W> {
                 r.raw(&[OPCODE_EXPIRETIME_MS])?;
                 r.raw(&when.to_le_bytes())?;
             }
-            write_value(&mut r, &o.value)?;
+            // Type byte, key, payload: the value is serialized first into a reused buffer.
+            scratch.w.clear();
+            write_value(&mut scratch, &o.value)?;
+            r.raw(&scratch.w[..1])?;
             r.string(k)?;
+            r.raw(&scratch.w[1..])?;
         }
     }
     r.raw(&[OPCODE_EOF])?;

@@ -955,3 +955,21 @@ mod tests {
         assert!(LexRange::parse(b"+", b"-").unwrap().is_empty());
     }
 }
+#[cfg(test)]
+mod rdb_tests {
+    use super::*;
+    #[test]
+    fn listpack_validates() {
+        let l = Limits {
+            max_entries: 128,
+            max_value: 64,
+        };
+        let mut z = ZSet::new_listpack();
+        for (s, e) in [(1.0, "a"), (2.0, "b"), (3.5, "c"), (f64::NEG_INFINITY, "d")] {
+            z.add(s, e.as_bytes(), AddFlags::default(), l);
+        }
+        let ZSet::Listpack(lp) = &z else { panic!() };
+        assert!(Listpack::validate(lp.as_bytes(), true), "plain");
+        assert!(Listpack::validate_pairs(lp.as_bytes(), true), "pairs");
+    }
+}
