@@ -5,6 +5,7 @@ pub mod connection;
 pub mod debug;
 pub mod keyspace;
 pub mod multi;
+pub mod object;
 pub mod pubsub;
 pub mod server;
 pub mod sort;
@@ -19,6 +20,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     server::COMMANDS,
     debug::COMMANDS,
     keyspace::COMMANDS,
+    object::COMMANDS,
     string::COMMANDS,
     multi::COMMANDS,
     pubsub::COMMANDS,
