@@ -779,7 +779,8 @@ fn blocking_pop(
         }
         return Ok(());
     }
-    if ctx.client.has(crate::client::flags::MULTI) {
+    // Inside MULTI/EXEC a blocking pop cannot block (CLIENT_DENY_BLOCKING).
+    if ctx.srv.in_exec || ctx.client.has(crate::client::flags::MULTI) {
         ctx.reply().null_array();
         return Ok(());
     }
