@@ -958,6 +958,67 @@ mod tests {
 #[cfg(test)]
 mod rdb_tests {
     use super::*;
+
+    fn roundtrip(z: &ZSet, l: Limits) -> ZSet {
+        let mut bytes = Vec::new();
+        z.rdb_save(&mut RdbWriter::new(&mut bytes)).unwrap();
+        let mut r = RdbReader::new(&bytes[1..]);
+        ZSet::rdb_load(bytes[0], &mut r, l).unwrap()
+    }
+
+    #[test]
+    fn rdb_roundtrip_both_encodings_and_corrupt_input_never_panics() {
+        let l = Limits {
+            max_entries: 4,
+            max_value: 64,
+        };
+        let mut z = ZSet::new_listpack();
+        for i in 0..10 {
+            z.add(
+                i as f64 * 0.25,
+                format!("m{i}").as_bytes(),
+                AddFlags::default(),
+                l,
+            );
+        }
+        assert_eq!(z.encoding(), "skiplist");
+        let back = roundtrip(&z, l);
+        assert_eq!(back.encoding(), "skiplist");
+        assert_eq!(
+            ZSet::collect(back.iter(false)),
+            ZSet::collect(z.iter(false))
+        );
+        let big = Limits {
+            max_entries: 128,
+            max_value: 64,
+        };
+        let back = roundtrip(&z, big);
+        assert_eq!(back.encoding(), "listpack");
+        let mut good = Vec::new();
+        back.rdb_save(&mut RdbWriter::new(&mut good)).unwrap();
+        // Flip bytes and truncate: loading must fail or succeed, never panic.
+        let mut seed = 7u64;
+        for i in 0..2000 {
+            let mut b = good.clone();
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let at = 1 + (seed >> 33) as usize % (b.len() - 1);
+            b[at] = (seed >> 13) as u8;
+            if i % 3 == 0 {
+                b.truncate(at);
+            }
+            for t in [
+                RDB_TYPE_ZSET,
+                RDB_TYPE_ZSET_2,
+                RDB_TYPE_ZSET_ZIPLIST,
+                RDB_TYPE_ZSET_LISTPACK,
+            ] {
+                let mut r = RdbReader::new(&b[1..]);
+                let _ = ZSet::rdb_load(t, &mut r, big);
+            }
+        }
+    }
     #[test]
     fn listpack_validates() {
         let l = Limits {
