@@ -139,19 +139,31 @@ impl Write for Counter {
     }
 }
 
-/// Write a value: its type byte, then its payload (rdbSaveObjectType + rdbSaveObject).
-pub fn write_value<W: Write>(r: &mut RdbWriter<W>, v: &Value) -> io::Result<()> {
+/// The RDB type byte of a value (rdbSaveObjectType).
+pub fn value_type(v: &Value) -> u8 {
     match v {
-        Value::Str(s) => {
-            r.raw(&[TYPE_STRING])?;
-            match s {
-                RString::Int(n) => r.i64_string(*n),
-                RString::Emb(b) => r.string(b),
-                RString::Raw(b) => r.string(b),
-            }
-        }
+        Value::Str(_) => TYPE_STRING,
+        Value::ZSet(z) => z.rdb_type(),
+    }
+}
+
+/// Write a value's payload, without its type byte (rdbSaveObject).
+pub fn write_payload<W: Write>(r: &mut RdbWriter<W>, v: &Value) -> io::Result<()> {
+    match v {
+        Value::Str(s) => match s {
+            RString::Int(n) => r.i64_string(*n),
+            RString::Emb(b) => r.string(b),
+            RString::Raw(b) => r.string(b),
+        },
         Value::ZSet(z) => z.rdb_save(r),
     }
+}
+
+/// Write a value: its type byte, then its payload (the DUMP layout; in a file the key goes
+/// between the two).
+pub fn write_value<W: Write>(r: &mut RdbWriter<W>, v: &Value) -> io::Result<()> {
+    r.raw(&[value_type(v)])?;
+    write_payload(r, v)
 }
 
 /// Write the whole dataset in RDB format to `w`.
@@ -169,7 +181,6 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W) -> io::Result<W> {
         crate::alloc::used_memory().to_string().as_bytes(),
     )?;
     r.aux("aof-base", b"0")?;
-    let mut scratch = RdbWriter::new(Vec::new());
     for (i, db) in srv.dbs.iter().enumerate() {
         if db.is_empty() {
             continue;
@@ -184,12 +195,9 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W) -> io::Result<W> {
                 r.raw(&[OPCODE_EXPIRETIME_MS])?;
                 r.raw(&when.to_le_bytes())?;
             }
-            // Type byte, key, payload: the value is serialized first into a reused buffer.
-            scratch.w.clear();
-            write_value(&mut scratch, &o.value)?;
-            r.raw(&scratch.w[..1])?;
+            r.raw(&[value_type(&o.value)])?;
             r.string(k)?;
-            r.raw(&scratch.w[1..])?;
+            write_payload(&mut r, &o.value)?;
         }
     }
     r.raw(&[OPCODE_EOF])?;
@@ -330,9 +338,14 @@ impl<'a> RdbReader<'a> {
 pub fn read_value(t: u8, r: &mut RdbReader, _srv: &Server) -> io::Result<Value> {
     match t {
         TYPE_STRING => Ok(Value::Str(RString::from_bytes(&r.string()?))),
-        zset::RDB_TYPE_ZSET | zset::RDB_TYPE_ZSET_2 | zset::RDB_TYPE_ZSET_ZIPLIST | zset::RDB_TYPE_ZSET_LISTPACK => {
-            Ok(Value::ZSet(zset::ZSet::rdb_load(t, r, crate::commands::zset::limits(_srv))?))
-        }
+        zset::RDB_TYPE_ZSET
+        | zset::RDB_TYPE_ZSET_2
+        | zset::RDB_TYPE_ZSET_ZIPLIST
+        | zset::RDB_TYPE_ZSET_LISTPACK => Ok(Value::ZSet(zset::ZSet::rdb_load(
+            t,
+            r,
+            crate::commands::zset::limits(_srv),
+        )?)),
         other => Err(bad(&format!("Unknown RDB encoding type {}", other))),
     }
 }

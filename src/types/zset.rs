@@ -773,15 +773,19 @@ impl ZSet {
         }
     }
 
-    /// Write the RDB payload (type byte, then ZSET_LISTPACK blob or ZSET_2 pairs).
+    /// The RDB type byte this set is saved with (rdbSaveObjectType).
+    pub fn rdb_type(&self) -> u8 {
+        match self {
+            ZSet::Listpack(_) => RDB_TYPE_ZSET_LISTPACK,
+            ZSet::Skiplist(_) => RDB_TYPE_ZSET_2,
+        }
+    }
+
+    /// Write the RDB payload, without the type byte: the listpack blob, or the ZSET_2 pairs.
     pub fn rdb_save<W: Write>(&self, w: &mut RdbWriter<W>) -> io::Result<()> {
         match self {
-            ZSet::Listpack(lp) => {
-                w.raw(&[RDB_TYPE_ZSET_LISTPACK])?;
-                w.string(lp.as_bytes())
-            }
+            ZSet::Listpack(lp) => w.string(lp.as_bytes()),
             ZSet::Skiplist(zs) => {
-                w.raw(&[RDB_TYPE_ZSET_2])?;
                 w.len(zs.zsl.len() as u64)?;
                 // Highest first, as Redis does, so loading inserts at the head cheaply.
                 for (e, s) in zs.zsl.iter().rev() {
@@ -962,8 +966,8 @@ mod rdb_tests {
     fn roundtrip(z: &ZSet, l: Limits) -> ZSet {
         let mut bytes = Vec::new();
         z.rdb_save(&mut RdbWriter::new(&mut bytes)).unwrap();
-        let mut r = RdbReader::new(&bytes[1..]);
-        ZSet::rdb_load(bytes[0], &mut r, l).unwrap()
+        let mut r = RdbReader::new(&bytes);
+        ZSet::rdb_load(z.rdb_type(), &mut r, l).unwrap()
     }
 
     #[test]
@@ -1014,7 +1018,7 @@ mod rdb_tests {
                 RDB_TYPE_ZSET_ZIPLIST,
                 RDB_TYPE_ZSET_LISTPACK,
             ] {
-                let mut r = RdbReader::new(&b[1..]);
+                let mut r = RdbReader::new(&b);
                 let _ = ZSet::rdb_load(t, &mut r, big);
             }
         }
