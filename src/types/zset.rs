@@ -725,6 +725,20 @@ impl ZSet {
         it.map(|(e, s)| (e.to_vec(), s)).collect()
     }
 
+    /// Approximate bytes used, for MEMORY USAGE (objectComputeSize: the listpack blob, or the
+    /// dict plus a few sampled skiplist nodes scaled by the length).
+    #[allow(dead_code)] // MEMORY USAGE arrives with the hash/set branch's object.rs.
+    pub fn mem_usage(&self) -> usize {
+        match self {
+            ZSet::Listpack(lp) => lp.bytes_len(),
+            ZSet::Skiplist(zs) => {
+                let sample: Vec<usize> = zs.zsl.iter().take(5).map(|(e, _)| e.len()).collect();
+                let per_node = 48 + 2 * sample.iter().sum::<usize>() / sample.len().max(1);
+                zs.dict.mem_usage() + per_node * zs.zsl.len()
+            }
+        }
+    }
+
     /// Mix the set into a key digest (debug.c xorObjectDigest).
     pub fn digest(&self, d: &mut crate::util::digest::Digest20) {
         use crate::util::digest::{mix_digest, xor_digest};
