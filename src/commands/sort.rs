@@ -41,7 +41,8 @@ fn lookup_by_pattern(ctx: &mut Ctx, pattern: &[u8], elem: &[u8]) -> Option<Vec<u
     }
 }
 
-/// A hash field of `v`, if `v` is a hash. TODO(hashes): read `Value::Hash` once merged.
+/// A hash field of `v`, if `v` is a hash.
+/// TODO(hashes), once merged: `Value::Hash(h) => h.get(field).map(|v| v.to_vec())`.
 fn hash_field(_v: &Value, _field: &[u8]) -> Option<Vec<u8>> {
     None
 }
@@ -56,7 +57,8 @@ enum Kind {
 
 /// The elements of a sortable value in their native order (list order, set iteration order,
 /// sorted set score order). `None` for values SORT refuses.
-/// TODO(lists, sets): add `Value::List` and `Value::Set` once merged.
+/// TODO(lists, sets), once merged: `Value::List(l) => (Kind::List, l.to_vecs())` and
+/// `Value::Set(s) => (Kind::Set, s.iter().map(|m| m.to_vec()).collect())`.
 fn native_elements(v: &Value) -> Option<(Kind, Vec<Vec<u8>>)> {
     match v {
         Value::ZSet(z) => Some((Kind::ZSet, z.iter(false).map(|(e, _)| e.to_vec()).collect())),
@@ -64,7 +66,9 @@ fn native_elements(v: &Value) -> Option<(Kind, Vec<Vec<u8>>)> {
     }
 }
 
-/// Build the list value STORE writes. TODO(lists): `Value::List` once merged.
+/// Build the list value STORE writes.
+/// TODO(lists), once merged: a `Quicklist::new(list-max-listpack-size, list-compress-depth)`
+/// with every item pushed at the tail, as `Value::List`.
 fn make_list(_items: Vec<Vec<u8>>) -> Option<Value> {
     None
 }

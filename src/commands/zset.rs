@@ -1009,7 +1009,8 @@ impl<'a> Src<'a> {
                 value: Value::ZSet(z),
                 ..
             }) => Src::Z(z),
-            // TODO(sets): Value::Set members with score 1.0.
+            // TODO(sets), once merged: `Value::Set(s) => Src::S(s)`, with len `s.len()`,
+            // for_each over `s.iter()` scoring 1.0, find `s.contains(e).then_some(1.0)`.
             _ => Src::Missing,
         }
     }
@@ -1254,8 +1255,9 @@ fn zdiffstore(ctx: &mut Ctx) -> CmdResult {
 // ZSCAN
 // ---------------------------------------------------------------------------------------------
 
-/// ZSCAN (scanGenericCommand for a sorted set). TODO: switch to the shared `scan_generic`
-/// once it is merged.
+/// ZSCAN (scanGenericCommand for a sorted set). TODO, once `scan_generic` is merged: impl
+/// `ScanSource for ZSet` (pairs; a listpack pushes every entry as stored and returns `None`;
+/// a skiplist scans `dict` pushing member and `fmt_g17(score)`) and call it from here.
 fn zscan(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
     let cur = ctx.arg(2);
