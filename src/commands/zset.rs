@@ -132,7 +132,7 @@ fn zadd_generic(ctx: &mut Ctx, mut f: AddFlags) -> CmdResult {
         idx += 1;
     }
     let rest = ctx.argv.len() - idx;
-    if rest == 0 || rest % 2 != 0 {
+    if rest == 0 || !rest.is_multiple_of(2) {
         return Err(errors::SYNTAX);
     }
     let elements = rest / 2;
@@ -141,7 +141,7 @@ fn zadd_generic(ctx: &mut Ctx, mut f: AddFlags) -> CmdResult {
             "ERR XX and NX options at the same time are not compatible",
         ));
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if (f.gt || f.lt) && f.nx || (f.gt && f.lt) {
         return Err(CmdError::Static(
             "ERR GT, LT, and/or NX options at the same time are not compatible",
         ));
