@@ -32,8 +32,8 @@ pub fn dataset_digest(srv: &Server) -> Digest20 {
         }
         mix_digest(&mut out, &(i as u32).to_be_bytes());
         for (k, o) in db.keys.iter() {
-            let d = key_digest(db, k, o, true);
-            xor_digest(&mut out, &d);
+            // Redis's xorDigest: the SHA1 of the key's digest is xored in.
+            xor_digest(&mut out, &key_digest(db, k, o, true));
         }
     }
     out

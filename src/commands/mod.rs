@@ -6,9 +6,12 @@ pub mod debug;
 pub mod keyspace;
 pub mod list;
 pub mod multi;
+pub mod object;
 pub mod pubsub;
 pub mod server;
+pub mod sort;
 pub mod string;
+pub mod zset;
 
 use crate::command::CommandSpec;
 
@@ -18,8 +21,11 @@ pub static ALL: &[&[CommandSpec]] = &[
     server::COMMANDS,
     debug::COMMANDS,
     keyspace::COMMANDS,
+    object::COMMANDS,
     string::COMMANDS,
     list::COMMANDS,
     multi::COMMANDS,
     pubsub::COMMANDS,
+    zset::COMMANDS,
+    sort::COMMANDS,
 ];

@@ -8,6 +8,7 @@ use std::io::{self, BufWriter, Read, Write};
 
 use crate::server::Server;
 use crate::types::object::{RObj, RString, Value};
+use crate::types::zset;
 
 pub const RDB_VERSION: u32 = 10;
 
@@ -144,22 +145,33 @@ impl Write for Counter {
     }
 }
 
-/// Write a value: its type byte, then its payload (rdbSaveObjectType + rdbSaveObject).
-pub fn write_value<W: Write>(r: &mut RdbWriter<W>, v: &Value) -> io::Result<()> {
+/// The RDB type byte of a value (rdbSaveObjectType).
+pub fn value_type(v: &Value) -> u8 {
     match v {
-        Value::Str(s) => {
-            r.raw(&[TYPE_STRING])?;
-            match s {
-                RString::Int(n) => r.i64_string(*n),
-                RString::Emb(b) => r.string(b),
-                RString::Raw(b) => r.string(b),
-            }
-        }
-        Value::List(l) => {
-            r.raw(&[TYPE_LIST_QUICKLIST_2])?;
-            l.rdb_save(r)
-        }
+        Value::Str(_) => TYPE_STRING,
+        Value::List(_) => TYPE_LIST_QUICKLIST_2,
+        Value::ZSet(z) => z.rdb_type(),
     }
+}
+
+/// Write a value's payload, without its type byte (rdbSaveObject).
+pub fn write_payload<W: Write>(r: &mut RdbWriter<W>, v: &Value) -> io::Result<()> {
+    match v {
+        Value::Str(s) => match s {
+            RString::Int(n) => r.i64_string(*n),
+            RString::Emb(b) => r.string(b),
+            RString::Raw(b) => r.string(b),
+        },
+        Value::List(l) => l.rdb_save(r),
+        Value::ZSet(z) => z.rdb_save(r),
+    }
+}
+
+/// Write a value: its type byte, then its payload (the DUMP layout; in a file the key goes
+/// between the two).
+pub fn write_value<W: Write>(r: &mut RdbWriter<W>, v: &Value) -> io::Result<()> {
+    r.raw(&[value_type(v)])?;
+    write_payload(r, v)
 }
 
 /// Write the whole dataset in RDB format to `w`.
@@ -191,13 +203,9 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W) -> io::Result<W> {
                 r.raw(&[OPCODE_EXPIRETIME_MS])?;
                 r.raw(&when.to_le_bytes())?;
             }
-            // A key-value pair is the type byte, the key, then the payload
-            // (rdbSaveKeyValuePair); write_value gives type + payload, as DUMP wants.
-            let mut buf = RdbWriter::new(Vec::new());
-            write_value(&mut buf, &o.value)?;
-            r.raw(&buf.w[..1])?;
+            r.raw(&[value_type(&o.value)])?;
             r.string(k)?;
-            r.raw(&buf.w[1..])?;
+            write_payload(&mut r, &o.value)?;
         }
     }
     r.raw(&[OPCODE_EOF])?;
@@ -375,6 +383,17 @@ pub fn read_value(t: u8, r: &mut RdbReader, srv: &Server) -> io::Result<Value> {
             fill,
             depth,
         )?),
+        zset::RDB_TYPE_ZSET
+        | zset::RDB_TYPE_ZSET_2
+        | zset::RDB_TYPE_ZSET_ZIPLIST
+        | zset::RDB_TYPE_ZSET_LISTPACK => {
+            let z = zset::ZSet::rdb_load(t, r, crate::commands::zset::limits(srv))?;
+            if z.is_empty() {
+                Err(empty_key())
+            } else {
+                Ok(Value::ZSet(z))
+            }
+        }
         other => Err(bad(&format!("Unknown RDB encoding type {}", other))),
     }
 }

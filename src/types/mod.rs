@@ -4,5 +4,7 @@ pub mod intset;
 pub mod listpack;
 pub mod object;
 pub mod quicklist;
+pub mod skiplist;
 pub mod ziplist;
 pub mod zipmap;
+pub mod zset;

@@ -114,6 +114,7 @@ impl RString {
 pub enum Value {
     Str(RString),
     List(Box<crate::types::quicklist::Quicklist>),
+    ZSet(crate::types::zset::ZSet),
 }
 
 impl Value {
@@ -122,6 +123,7 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::List(_) => "list",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -130,6 +132,7 @@ impl Value {
         match self {
             Value::Str(_) => 0,
             Value::List(_) => 1,
+            Value::ZSet(_) => 3,
         }
     }
 
@@ -144,6 +147,7 @@ impl Value {
                 mix_digest(d, e.as_bytes(&mut buf));
                 true
             }),
+            Value::ZSet(z) => z.digest(d),
         }
     }
 
@@ -152,6 +156,7 @@ impl Value {
         match self {
             Value::Str(s) => s.encoding(),
             Value::List(_) => "quicklist",
+            Value::ZSet(z) => z.encoding(),
         }
     }
 }
