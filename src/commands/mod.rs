@@ -3,10 +3,14 @@
 
 pub mod connection;
 pub mod debug;
+pub mod hash;
 pub mod keyspace;
 pub mod multi;
+pub mod object;
 pub mod pubsub;
+pub mod scan;
 pub mod server;
+pub mod set;
 pub mod string;
 
 use crate::command::CommandSpec;
@@ -20,4 +24,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     string::COMMANDS,
     multi::COMMANDS,
     pubsub::COMMANDS,
+    hash::COMMANDS,
+    set::COMMANDS,
+    object::COMMANDS,
 ];

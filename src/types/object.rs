@@ -113,6 +113,8 @@ impl RString {
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(RString),
+    Set(crate::types::set::Set),
+    Hash(crate::types::hash::Hash),
 }
 
 impl Value {
@@ -120,6 +122,8 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::Set(_) => "set",
+            Value::Hash(_) => "hash",
         }
     }
 
@@ -127,6 +131,8 @@ impl Value {
     pub fn type_id(&self) -> u32 {
         match self {
             Value::Str(_) => 0,
+            Value::Set(_) => 2,
+            Value::Hash(_) => 4,
         }
     }
 
@@ -136,6 +142,8 @@ impl Value {
         mix_digest(d, &self.type_id().to_be_bytes());
         match self {
             Value::Str(s) => s.with_bytes(|b| mix_digest(d, b)),
+            Value::Set(s) => s.digest(d),
+            Value::Hash(h) => h.digest(d),
         }
     }
 
@@ -143,6 +151,8 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::Hash(h) => h.encoding(),
         }
     }
 }
