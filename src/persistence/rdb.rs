@@ -254,6 +254,19 @@ pub fn bad(msg: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg.to_string())
 }
 
+/// What a type loader returns for an empty collection (RDB_LOAD_ERR_EMPTY_KEY): loading a
+/// file skips such a key with a warning instead of failing.
+pub fn empty_key() -> io::Error {
+    io::Error::new(io::ErrorKind::Other, EMPTY_KEY)
+}
+
+const EMPTY_KEY: &str = "empty key";
+
+/// Is `e` the [`empty_key`] error?
+pub fn is_empty_key(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Other && e.to_string() == EMPTY_KEY
+}
+
 impl<'a> RdbReader<'a> {
     /// A reader over `b`.
     pub fn new(b: &'a [u8]) -> Self {
@@ -383,6 +396,7 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
     let now = crate::server::mstime();
     let mut loaded = 0u64;
     let mut expired = 0u64;
+    let mut empty_keys_skipped = 0u64;
     loop {
         let t = r.u8()?;
         match t {
@@ -419,7 +433,21 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
             }
             t => {
                 let key = r.string()?;
-                let value = read_value(t, &mut r, srv)?;
+                let value = match read_value(t, &mut r, srv) {
+                    Ok(v) => v,
+                    Err(e) if is_empty_key(&e) => {
+                        if empty_keys_skipped < 10 {
+                            log::warn!(
+                                "rdbLoadObject skipping empty key: {}",
+                                String::from_utf8_lossy(&key)
+                            );
+                        }
+                        empty_keys_skipped += 1;
+                        expire = None;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 if let Some(when) = expire.take().filter(|&w| w < now) {
                     let _ = when;
                     expired += 1;

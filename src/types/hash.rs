@@ -262,7 +262,7 @@ impl Hash {
             RDB_TYPE_HASH => {
                 let len = r.len()?;
                 if len == 0 {
-                    return Err(bad("Empty hash loaded"));
+                    return Err(crate::persistence::rdb::empty_key());
                 }
                 let mut h = if len > limits.max_entries as u64 {
                     Hash::Table(Dict::with_capacity(len.min(1 << 20) as usize))
@@ -338,7 +338,7 @@ impl Hash {
                 };
                 let mut h = Hash::Listpack(lp);
                 if h.is_empty() {
-                    return Err(bad("Empty hash loaded"));
+                    return Err(crate::persistence::rdb::empty_key());
                 }
                 if h.len() > limits.max_entries || maxlen > limits.max_value {
                     h.convert_to_table();

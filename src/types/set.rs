@@ -212,7 +212,7 @@ impl Set {
             RDB_TYPE_SET => {
                 let len = r.len()?;
                 if len == 0 {
-                    return Err(bad("Empty set loaded"));
+                    return Err(crate::persistence::rdb::empty_key());
                 }
                 let max = max_intset.min(1 << 30);
                 let mut s = if len > max as u64 {
@@ -249,7 +249,7 @@ impl Set {
                 }
                 let mut s = Set::Intset(IntSet::from_bytes(blob));
                 if s.is_empty() {
-                    return Err(bad("Empty set loaded"));
+                    return Err(crate::persistence::rdb::empty_key());
                 }
                 if s.len() > max_intset {
                     s.convert_to_table();
