@@ -32,10 +32,9 @@ pub fn dataset_digest(srv: &Server) -> Digest20 {
         }
         mix_digest(&mut out, &(i as u32).to_be_bytes());
         for (k, o) in db.keys.iter() {
+            // Each key's digest goes in through SHA1, as computeDatasetDigest's xorDigest.
             let d = key_digest(db, k, o, true);
-            for (a, b) in out.iter_mut().zip(d.iter()) {
-                *a ^= b;
-            }
+            xor_digest(&mut out, &d);
         }
     }
     out

@@ -218,7 +218,7 @@ impl Hash {
     }
 
     /// Mix this hash into a key digest as DEBUG DIGEST does: every pair is mixed into its own
-    /// digest, and those are xored together (order-independent).
+    /// digest, whose SHA1 is xored in (order-independent).
     pub fn digest(&self, d: &mut crate::util::digest::Digest20) {
         use crate::util::digest::mix_digest;
         let mut buf = [0u8; crate::types::listpack::INT_BUF_SIZE];
@@ -226,9 +226,7 @@ impl Hash {
             let mut ele = [0u8; 20];
             mix_digest(&mut ele, f.as_bytes(&mut buf));
             mix_digest(&mut ele, v.as_bytes(&mut buf));
-            for (a, b) in d.iter_mut().zip(ele.iter()) {
-                *a ^= b;
-            }
+            crate::util::digest::xor_digest(d, &ele);
         }
     }
 
