@@ -298,7 +298,8 @@ fn spop_with_count(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Let a set that is sampled make progress on its rehash, as Redis's sampling does.
+/// Let a set that is sampled make progress on its rehash, as Redis's sampling does: every
+/// fair random pick (dictGetFairRandomKey) runs 15 rehash steps in dictGetSomeKeys.
 fn rehash_on_sample(ctx: &mut Ctx, key: &[u8], samples: u64) {
     let db = ctx.client.db;
     if let Some(RObj {
@@ -306,7 +307,7 @@ fn rehash_on_sample(ctx: &mut Ctx, key: &[u8], samples: u64) {
         ..
     }) = ctx.srv.dbs[db].keys.get_mut(key)
     {
-        s.rehash_steps(samples.clamp(1, 1000) as usize);
+        s.rehash_steps(samples.clamp(1, 1000) as usize * 15);
     }
 }
 
