@@ -39,16 +39,34 @@ impl ScanSource for crate::db::dict::Dict<Sds, RObj> {
     }
 }
 
-/// Parse a SCAN cursor: an unsigned 64-bit decimal as C's strtoul reads it, else
-/// "ERR invalid cursor" (parseScanCursorOrReply).
+/// Parse a SCAN cursor as Redis does with C's strtoul (parseScanCursorOrReply): the text
+/// ends at a NUL byte; no leading space; an optional sign (`-` negates modulo 2^64); decimal
+/// digits up to the end; overflow and anything else is "ERR invalid cursor". An empty
+/// string is cursor 0.
 pub fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
     let invalid = CmdError::Static("ERR invalid cursor");
-    match arg.first() {
-        // strtoul of an empty string is 0 with nothing left over.
-        None => Ok(0),
-        Some(c) if matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') => Err(invalid),
-        Some(_) => crate::util::numbers::string2ull(arg).ok_or(invalid),
+    let s = arg
+        .iter()
+        .position(|&b| b == 0)
+        .map_or(arg, |nul| &arg[..nul]);
+    let (negative, digits) = match s.first() {
+        None => return Ok(0),
+        Some(c) if matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') => return Err(invalid),
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        Some(_) => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(invalid);
     }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d - b'0')))
+            .ok_or(invalid.clone())?;
+    }
+    Ok(if negative { v.wrapping_neg() } else { v })
 }
 
 /// COUNT / MATCH / TYPE of a scan.
@@ -225,5 +243,8 @@ mod tests {
         assert!(parse_scan_cursor(b" 1").is_err());
         assert!(parse_scan_cursor(b"1x").is_err());
         assert!(parse_scan_cursor(b"-").is_err());
+        assert_eq!(parse_scan_cursor(b"-1"), Ok(u64::MAX));
+        assert_eq!(parse_scan_cursor(b"+5"), Ok(5));
+        assert_eq!(parse_scan_cursor(b"5\0junk"), Ok(5));
     }
 }
