@@ -310,6 +310,19 @@ const HRANDFIELD_RANDOM_SAMPLE_LIMIT: usize = 1000;
 /// Above count * this many fields, HRANDFIELD picks random fields instead of removing some.
 const HRANDFIELD_SUB_STRATEGY_MUL: u64 = 3;
 
+/// Let a hash that is sampled make progress on its rehash, as Redis's sampling does: every
+/// fair random pick (dictGetFairRandomKey) runs 15 rehash steps in dictGetSomeKeys.
+fn rehash_on_sample(ctx: &mut Ctx, key: &[u8], samples: u64) {
+    let db = ctx.client.db;
+    if let Some(RObj {
+        value: Value::Hash(h),
+        ..
+    }) = ctx.srv.dbs[db].keys.get_mut(key)
+    {
+        h.rehash_steps(samples.clamp(1, 1000) as usize * 15);
+    }
+}
+
 fn hrandfield(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
     if ctx.argv.len() >= 3 {
@@ -331,8 +344,10 @@ fn hrandfield(ctx: &mut Ctx) -> CmdResult {
             }
             _ => return Err(errors::SYNTAX),
         };
+        rehash_on_sample(ctx, key, l.unsigned_abs());
         return hrandfield_count(ctx, key, l, withvalues);
     }
+    rehash_on_sample(ctx, key, 1);
     match read_hash(ctx, key)? {
         (Some(h), r) => {
             let (f, _) = h.random_pair().expect("stored hashes are not empty");

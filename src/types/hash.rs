@@ -207,6 +207,16 @@ impl Hash {
         }
     }
 
+    /// Move `n` buckets of an ongoing rehash, as Redis's random sampling does on its way
+    /// (dictGetSomeKeys), so hashes that are only read still finish rehashing.
+    pub fn rehash_steps(&mut self, n: usize) {
+        if let Hash::Table(d) = self {
+            if d.is_rehashing() {
+                d.rehash_steps(n);
+            }
+        }
+    }
+
     /// Approximate memory footprint, for MEMORY USAGE.
     pub fn mem_usage(&self) -> usize {
         match self {
