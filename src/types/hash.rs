@@ -221,8 +221,10 @@ impl Hash {
     pub fn mem_usage(&self) -> usize {
         match self {
             Hash::Listpack(lp) => lp.bytes_len(),
+            // Like objectComputeSize: average a few entries, scale by the count.
             Hash::Table(d) => {
-                d.mem_usage() + d.iter().map(|(k, v)| k.len() + v.len() + 16).sum::<usize>()
+                let sample: Vec<usize> = d.iter().take(5).map(|(k, v)| k.len() + v.len()).collect();
+                d.mem_usage() + sample.iter().sum::<usize>() / sample.len().max(1) * d.len()
             }
         }
     }

@@ -171,7 +171,11 @@ impl Set {
     pub fn mem_usage(&self) -> usize {
         match self {
             Set::Intset(is) => is.blob_len(),
-            Set::Table(d) => d.mem_usage() + d.iter().map(|(k, _)| k.len() + 16).sum::<usize>(),
+            // Like objectComputeSize: average a few members, scale by the count.
+            Set::Table(d) => {
+                let sample: Vec<usize> = d.iter().take(5).map(|(k, _)| k.len()).collect();
+                d.mem_usage() + sample.iter().sum::<usize>() / sample.len().max(1) * d.len()
+            }
         }
     }
 
