@@ -51,7 +51,7 @@ pub fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
         .map_or(arg, |nul| &arg[..nul]);
     let (negative, digits) = match s.first() {
         None => return Ok(0),
-        Some(c) if matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') => return Err(invalid),
+        Some(b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') => return Err(invalid),
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
         Some(_) => (false, s),
