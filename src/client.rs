@@ -89,6 +89,8 @@ pub mod flags {
     pub const PUBSUB: u32 = 1 << 14;
     pub const TRACKING: u32 = 1 << 15;
     pub const NO_TOUCH: u32 = 1 << 16;
+    /// Holding a parsed command until CLIENT PAUSE ends (Redis's BLOCKED_POSTPONE).
+    pub const POSTPONED: u32 = 1 << 17;
 }
 
 /// The type of a client for CLIENT LIST TYPE / KILL TYPE and output buffer limits.
@@ -134,6 +136,11 @@ pub struct Client {
     pub querybuf: BytesMut,
     /// Peak query buffer size since the last cron check (for the greedy-buffer shrink).
     pub querybuf_peak: usize,
+    /// Bytes of the query buffer already parsed in the current read batch; Redis trims its
+    /// buffer only after the batch, so CLIENT LIST's `qbuf` counts them.
+    pub qb_consumed: usize,
+    /// When the output buffer went over the soft limit (ms), 0 if under it.
+    pub obuf_soft_limit_since: i64,
     pub parse: ParseState,
     /// The arguments of the command being parsed or executed.
     pub argv: Vec<Bytes>,
@@ -177,6 +184,8 @@ impl Client {
             laddr,
             querybuf: BytesMut::new(),
             querybuf_peak: 0,
+            qb_consumed: 0,
+            obuf_soft_limit_since: 0,
             parse: ParseState::default(),
             argv: Vec::new(),
             reply: ReplyBuf::default(),
@@ -225,11 +234,20 @@ impl Client {
         self.channels.len() + self.patterns.len()
     }
 
+    /// Output bytes beyond Redis's fixed 16k reply buffer: what Redis keeps in its reply list,
+    /// and what output buffer limits apply to (getClientOutputBufferMemoryUsage).
+    pub fn output_list_bytes(&self) -> usize {
+        self.reply
+            .pending()
+            .saturating_sub(crate::resp::reply::REPLY_CHUNK_BYTES)
+    }
+
     /// Memory attributed to the client's buffers (approximation of Redis's getClientMemoryUsage).
     pub fn memory_usage(&self) -> (usize, usize) {
-        let obuf = self.reply.memory();
+        let obuf = self.output_list_bytes();
         let argv: usize = self.argv.iter().map(|a| a.len()).sum();
         let total = obuf
+            + crate::resp::reply::REPLY_CHUNK_BYTES
             + self.querybuf.capacity()
             + argv
             + self.multi_argv_bytes
@@ -248,7 +266,7 @@ impl Client {
             (flags::MASTER, 'M'),
             (flags::PUBSUB, 'P'),
             (flags::MULTI, 'x'),
-            (flags::BLOCKED, 'b'),
+            (flags::BLOCKED | flags::POSTPONED, 'b'),
             (flags::TRACKING, 't'),
             (flags::DIRTY_CAS, 'd'),
             (flags::CLOSE_AFTER_REPLY, 'c'),
@@ -288,14 +306,14 @@ impl Client {
             self.patterns.len(),
             self.shard_channels.len(),
             if self.has(flags::MULTI) { self.multi_queue.len() as i64 } else { -1 },
-            self.querybuf.len(),
+            self.querybuf.len() + self.qb_consumed,
             self.querybuf.capacity() - self.querybuf.len(),
             self.argv.iter().map(|a| a.len()).sum::<usize>(),
             self.multi_argv_bytes,
-            self.reply.buf.capacity(),
-            self.reply.buf.len(),
-            self.reply.pending(),
-            0,
+            crate::resp::reply::REPLY_CHUNK_BYTES,
+            self.reply.peak.min(crate::resp::reply::REPLY_CHUNK_BYTES),
+            self.reply.pending().min(crate::resp::reply::REPLY_CHUNK_BYTES),
+            self.output_list_bytes().div_ceil(crate::resp::reply::REPLY_CHUNK_BYTES),
             obufmem,
             total,
             events,

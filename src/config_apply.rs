@@ -6,9 +6,71 @@ use crate::server::Server;
 
 /// Apply one action of a changed configuration. On error CONFIG SET restores the old values
 /// and calls this again for each action to roll back.
-pub fn apply(_srv: &mut Server, _new: &Config, _old: &Config, action: Apply) -> Result<(), String> {
+pub fn apply(srv: &mut Server, new: &Config, _old: &Config, action: Apply) -> Result<(), String> {
     match action {
+        Apply::Port => {
+            srv.rebind_tcp(new.port as u16, &new.bind)
+                .map_err(|_| "Unable to listen on this port. Check server logs.".to_string())?;
+            srv.tcp_port = new.port as u16;
+            Ok(())
+        }
+        Apply::Bind => srv
+            .rebind_tcp(new.port as u16, &new.bind)
+            .map_err(|_| "Failed to bind to specified addresses.".to_string()),
+        Apply::OomScoreAdj => {
+            set_oom_score_adj(srv, new, OomClass::Master);
+            Ok(())
+        }
+        Apply::TlsPort | Apply::TlsConfig => Err("TLS is not supported by this build".to_string()),
         _ => Ok(()),
+    }
+}
+
+/// Which `oom-score-adj-values` entry applies to this process.
+#[derive(Debug, Clone, Copy)]
+pub enum OomClass {
+    Master = 0,
+    Replica = 1,
+    BgChild = 2,
+}
+
+/// Set /proc/self/oom_score_adj from `oom-score-adj` / `oom-score-adj-values` (Redis's
+/// setOOMScoreAdj). The value found before we first changed it is kept as the base for
+/// `relative` and restored when the feature is turned off (also on CONFIG SET rollback).
+pub fn set_oom_score_adj(srv: &mut Server, cfg: &Config, class: OomClass) {
+    use crate::config::OomScoreAdj;
+    const PATH: &str = "/proc/self/oom_score_adj";
+    let val = match cfg.oom_score_adj {
+        OomScoreAdj::No => match srv.oom_score_adj_base.take() {
+            Some(base) => base,
+            None => return,
+        },
+        mode => {
+            let base = match srv.oom_score_adj_base {
+                Some(b) => b,
+                None => {
+                    let Some(b) = std::fs::read_to_string(PATH)
+                        .ok()
+                        .and_then(|s| s.trim().parse().ok())
+                    else {
+                        log::warn!("Unable to read oom_score_adj");
+                        return;
+                    };
+                    srv.oom_score_adj_base = Some(b);
+                    b
+                }
+            };
+            let v = cfg.oom_score_adj_values[class as usize];
+            let v = if mode == OomScoreAdj::Relative {
+                v + base
+            } else {
+                v
+            };
+            v.clamp(-1000, 1000)
+        }
+    };
+    if let Err(e) = std::fs::write(PATH, val.to_string()) {
+        log::warn!("Unable to write oom_score_adj: {}", e);
     }
 }
 

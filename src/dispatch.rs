@@ -13,9 +13,26 @@ use crate::server::{ustime, Server};
 impl Server {
     /// Parse and execute every complete command in the client's query buffer.
     pub fn process_input(&mut self, c: &mut Client) {
+        c.qb_consumed = 0;
+        self.process_input_batch(c);
+        c.qb_consumed = 0;
+        if c.querybuf.is_empty() && !c.parse.in_progress() {
+            // Reclaim the space of parsed commands, as Redis trims its buffer after a batch.
+            c.querybuf.clear();
+            c.querybuf.reserve(16 * 1024);
+        }
+    }
+
+    fn process_input_batch(&mut self, c: &mut Client) {
         loop {
             if c.has(cf::CLOSE_AFTER_REPLY) || c.has(cf::CLOSE_ASAP) || c.has(cf::BLOCKED) {
                 return;
+            }
+            if c.has(cf::POSTPONED) {
+                if self.pause.end_ms > self.now_ms {
+                    return;
+                }
+                c.flags &= !cf::POSTPONED;
             }
             let limits = ParseLimits {
                 max_bulk_len: self.config.proto_max_bulk_len as u64,
@@ -23,11 +40,19 @@ impl Server {
                 is_master: c.has(cf::MASTER),
             };
             if c.argv.is_empty() || c.parse.in_progress() {
-                match parse_command(&mut c.querybuf, &mut c.parse, &mut c.argv, &limits) {
+                let before = c.querybuf.len();
+                let parsed = parse_command(&mut c.querybuf, &mut c.parse, &mut c.argv, &limits);
+                c.qb_consumed += before - c.querybuf.len();
+                match parsed {
                     Ok(Parsed::Incomplete) => return,
                     Ok(Parsed::Command) => {}
                     Err(e) => {
-                        log::debug!("Protocol error ({}) from client: id={} addr={}", e.reason, c.id, c.addr);
+                        log::debug!(
+                            "Protocol error ({}) from client: id={} addr={}",
+                            e.reason,
+                            c.id,
+                            c.addr
+                        );
                         let text = format!("ERR {}", e.reply);
                         self.stats.record_error(&text);
                         c.reply.error_line(text.as_bytes());
@@ -40,36 +65,75 @@ impl Server {
             if c.argv.is_empty() {
                 continue;
             }
-            if self.is_paused_for_command(c) {
+            if self.process_command(c) {
                 // Keep the parsed command; it runs when the pause ends.
+                c.flags |= cf::POSTPONED;
                 return;
             }
-            self.process_command(c);
             c.argv.clear();
+            self.check_output_limits(c);
         }
     }
 
-    /// CLIENT PAUSE: does this parsed command have to wait?
-    fn is_paused_for_command(&self, c: &Client) -> bool {
+    /// Close a client whose pending output went over its class's limits
+    /// (Redis's checkClientOutputBufferLimits + closeClientOnOutputBufferLimitReached).
+    pub fn check_output_limits(&mut self, c: &mut Client) -> bool {
+        if c.has(cf::CLOSE_ASAP) {
+            return true;
+        }
+        let used = c.output_list_bytes() as u64;
+        let over = if used > 1024 && !c.authenticated {
+            true
+        } else {
+            let class = match c.client_type() {
+                crate::client::ClientType::Replica => crate::config::ClientClass::Replica,
+                crate::client::ClientType::PubSub => crate::config::ClientClass::Pubsub,
+                _ => crate::config::ClientClass::Normal,
+            };
+            let lim = self.config.obuf_limit(class);
+            let hard = lim.hard_limit_bytes > 0 && used >= lim.hard_limit_bytes;
+            let mut soft = false;
+            if lim.soft_limit_bytes > 0 && used >= lim.soft_limit_bytes {
+                if c.obuf_soft_limit_since == 0 {
+                    c.obuf_soft_limit_since = self.now_ms;
+                } else if (self.now_ms - c.obuf_soft_limit_since) / 1000 > lim.soft_limit_seconds {
+                    soft = true;
+                }
+            } else {
+                c.obuf_soft_limit_since = 0;
+            }
+            hard || soft
+        };
+        if over {
+            log::warn!(
+                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                self.client_info(c)
+            );
+            self.stats.client_outbuf_limit_disconnections += 1;
+            c.flags |= cf::CLOSE_ASAP;
+        }
+        over
+    }
+
+    /// CLIENT PAUSE: does command `id` have to wait? (Replicas are never paused; a WRITE pause
+    /// holds commands that may replicate, including an EXEC of such commands.)
+    fn is_paused_for_command(&self, c: &Client, id: usize) -> bool {
         if self.pause.end_ms <= self.now_ms || c.has(cf::SLAVE) || c.has(cf::MASTER) {
             return false;
         }
         if !self.pause.write_only {
             return true;
         }
-        match self.commands.lookup(&c.argv) {
-            Lookup::Found(id) => {
-                let spec = self.commands.entries[id].spec;
-                let in_multi_exec = c.has(cf::MULTI) && spec.name == "exec";
-                spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE) || in_multi_exec && c.multi_queue.iter().any(|q| self.argv_is_write(&q.argv))
-            }
-            _ => false,
-        }
+        let spec = self.commands.entries[id].spec;
+        spec.has(flags::WRITE | flags::MAY_REPLICATE)
+            || spec.name == "exec" && c.multi_queue.iter().any(|q| self.argv_is_write(&q.argv))
     }
 
     fn argv_is_write(&self, argv: &[Bytes]) -> bool {
         match self.commands.lookup(argv) {
-            Lookup::Found(id) => self.commands.entries[id].spec.has(flags::WRITE | flags::MAY_REPLICATE),
+            Lookup::Found(id) => self.commands.entries[id]
+                .spec
+                .has(flags::WRITE | flags::MAY_REPLICATE),
             _ => false,
         }
     }
@@ -86,19 +150,21 @@ impl Server {
         c.reply.error_line(e.text().as_bytes());
     }
 
-    /// Redis's processCommand: checks, then queue (MULTI) or call.
-    pub fn process_command(&mut self, c: &mut Client) {
+    /// Redis's processCommand: checks, then queue (MULTI) or call. Returns true when the
+    /// command was postponed by CLIENT PAUSE (its argv stays in the client).
+    pub fn process_command(&mut self, c: &mut Client) -> bool {
         let argv = std::mem::take(&mut c.argv);
-        self.process_argv(c, &argv);
+        let postponed = self.process_argv(c, &argv);
         c.argv = argv;
+        postponed
     }
 
-    fn process_argv(&mut self, c: &mut Client, argv: &[Bytes]) {
+    fn process_argv(&mut self, c: &mut Client, argv: &[Bytes]) -> bool {
         let name = &argv[0];
         if name.eq_ignore_ascii_case(b"host:") || name.eq_ignore_ascii_case(b"post") {
             log::warn!("Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.");
             c.flags |= cf::CLOSE_ASAP;
-            return;
+            return false;
         }
         let skip_reply = match c.reply_mode {
             ReplyMode::SkipNext => {
@@ -109,16 +175,24 @@ impl Server {
             _ => false,
         };
         let reply_mark = c.reply.buf.len();
-        self.process_argv_inner(c, argv);
+        let postponed = self.process_argv_inner(c, argv);
+        if postponed {
+            if skip_reply && c.reply_mode == ReplyMode::Skip {
+                c.reply_mode = ReplyMode::SkipNext;
+            }
+            return true;
+        }
         if skip_reply && c.reply_mode != ReplyMode::On {
             c.reply.buf.truncate(reply_mark.max(c.reply.sent));
         }
         if c.reply_mode == ReplyMode::Skip {
             c.reply_mode = ReplyMode::On;
         }
+        false
     }
 
-    fn process_argv_inner(&mut self, c: &mut Client, argv: &[Bytes]) {
+    /// The checks of processCommand, then queue or call. True when postponed by a pause.
+    fn process_argv_inner(&mut self, c: &mut Client, argv: &[Bytes]) -> bool {
         let id = match self.commands.lookup(argv) {
             Lookup::Found(id) => id,
             Lookup::Unknown => {
@@ -132,23 +206,29 @@ impl Server {
                     let s: String = s.chars().take(room).collect();
                     args.push_str(&format!("'{}' ", s));
                 }
-                let name: String = String::from_utf8_lossy(&argv[0]).chars().take(128).collect();
+                let name: String = String::from_utf8_lossy(&argv[0])
+                    .chars()
+                    .take(128)
+                    .collect();
                 let e = CmdError::err(format!(
                     "unknown command '{}', with args beginning with: {}",
                     name, args
                 ));
                 self.reject(c, None, &e);
-                return;
+                return false;
             }
             Lookup::UnknownSub(parent) => {
-                let sub: String = String::from_utf8_lossy(&argv[1]).chars().take(128).collect();
+                let sub: String = String::from_utf8_lossy(&argv[1])
+                    .chars()
+                    .take(128)
+                    .collect();
                 let e = CmdError::err(format!(
                     "unknown subcommand '{}'. Try {} HELP.",
                     sub,
                     self.commands.entries[parent].spec.name.to_ascii_uppercase()
                 ));
                 self.reject(c, None, &e);
-                return;
+                return false;
             }
         };
         let spec = self.commands.entries[id].spec;
@@ -159,25 +239,40 @@ impl Server {
                 self.commands.entries[id].fullname
             ));
             self.reject(c, Some(id), &e);
-            return;
+            return false;
         }
-        if spec.has(flags::PROTECTED) && spec.name == "debug" && !self.config.enable_debug_command.allows(is_local(c)) {
+        if spec.has(flags::PROTECTED)
+            && spec.name == "debug"
+            && !self.config.enable_debug_command.allows(is_local(c))
+        {
             let e = CmdError::err("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
             self.reject(c, Some(id), &e);
-            return;
+            return false;
         }
         if !c.authenticated && !spec.has(flags::NO_AUTH) {
             self.reject(c, Some(id), &errors::NOAUTH);
-            return;
+            return false;
         }
         if c.has(cf::MULTI) && spec.has(flags::NO_MULTI) {
-            self.reject(c, Some(id), &CmdError::err("Command not allowed inside a transaction"));
-            return;
+            self.reject(
+                c,
+                Some(id),
+                &CmdError::err("Command not allowed inside a transaction"),
+            );
+            return false;
         }
         if c.has(cf::PUBSUB) && c.reply.resp == 2 {
             let allowed = matches!(
                 spec.name,
-                "ping" | "subscribe" | "ssubscribe" | "unsubscribe" | "sunsubscribe" | "psubscribe" | "punsubscribe" | "quit" | "reset"
+                "ping"
+                    | "subscribe"
+                    | "ssubscribe"
+                    | "unsubscribe"
+                    | "sunsubscribe"
+                    | "psubscribe"
+                    | "punsubscribe"
+                    | "quit"
+                    | "reset"
             );
             if !allowed {
                 let e = CmdError::err(format!(
@@ -185,25 +280,39 @@ impl Server {
                     self.commands.entries[id].fullname
                 ));
                 self.reject(c, Some(id), &e);
-                return;
+                return false;
             }
         }
-        if c.has(cf::MULTI) && !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+        if self.is_paused_for_command(c, id) {
+            return true;
+        }
+        if c.has(cf::MULTI)
+            && !matches!(
+                spec.name,
+                "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+            )
+        {
             crate::commands::multi::queue_command(self, c, argv);
-            return;
+            return false;
         }
         self.call(c, id, argv);
+        false
     }
 
     /// Execute command `id` for client `c` (Redis's call()).
     pub fn call(&mut self, c: &mut Client, id: usize, argv: &[Bytes]) {
         let spec = self.commands.entries[id].spec;
-        let handler = spec.handler.expect("container commands resolve to subcommands");
+        let handler = spec
+            .handler
+            .expect("container commands resolve to subcommands");
         let dirty_before = self.dirty;
-        let errors_before = self.stats.total_error_replies;
+        // Errors replied by nested calls (EXEC's commands) count for those commands only.
+        self.error_snapshot = self.stats.total_error_replies;
         let start = ustime();
+        let start_instant = std::time::Instant::now();
         self.cmd_time_ms = start / 1000;
         let db_before = c.db;
+        c.last_cmd = Some(id);
         let mut ctx = Ctx {
             srv: self,
             client: c,
@@ -216,21 +325,33 @@ impl Server {
             ctx.error(e);
         }
         let prop = std::mem::take(&mut ctx.prop);
-        let duration = (ustime() - start).max(0) as u64;
-        c.last_cmd = Some(id);
+        let elapsed = start_instant.elapsed();
+        let duration = elapsed.as_micros() as u64;
         c.commands_processed += 1;
-        if self.stats.total_error_replies > errors_before {
+        if self.stats.total_error_replies > self.error_snapshot {
             self.commands.entries[id].stats.failed += 1;
         }
+        self.error_snapshot = self.stats.total_error_replies;
         let stats = &mut self.commands.entries[id].stats;
         stats.calls += 1;
         stats.usec += duration;
+        if self.config.latency_tracking && !c.has(cf::BLOCKED) {
+            stats
+                .latency
+                .get_or_insert_with(Default::default)
+                .record(elapsed.as_nanos() as u64);
+        }
         self.stats.total_commands += 1;
         let fast = spec.has(flags::FAST);
-        self.latency
-            .add_sample_if_needed(self.config.latency_monitor_threshold, if fast { "fast-command" } else { "command" }, duration / 1000, self.now_ms / 1000);
+        self.latency.add_sample_if_needed(
+            self.config.latency_monitor_threshold,
+            if fast { "fast-command" } else { "command" },
+            duration / 1000,
+            self.now_ms / 1000,
+        );
         if !spec.has(flags::SKIP_SLOWLOG) && !c.has(cf::BLOCKED) {
-            self.slowlog.push_if_needed(&self.config, c, argv, duration, self.now_ms / 1000);
+            self.slowlog
+                .push_if_needed(&self.config, c, argv, duration, self.now_ms / 1000);
         }
         if !spec.has(flags::SKIP_MONITOR | flags::ADMIN) && !self.monitors.is_empty() {
             crate::commands::server::feed_monitors(self, c, db_before, argv);
@@ -253,7 +374,6 @@ impl Server {
     /// arrive with persistence and replication.
     pub fn propagate(&mut self, _db: usize, _argv: Vec<Bytes>) {}
 }
-
 
 /// Is the client connected locally (unix socket or loopback)? Protected configs and DEBUG
 /// with `local` allow these only.

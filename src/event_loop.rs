@@ -69,9 +69,16 @@ fn bind_tcp(addr: &str, port: u16, backlog: i32) -> io::Result<TcpListener> {
     } else {
         nix::sys::socket::AddressFamily::Inet6
     };
-    use nix::sys::socket::{bind, listen, setsockopt, socket, sockopt, Backlog, SockFlag, SockType, SockaddrStorage};
-    let fd = socket(domain, SockType::Stream, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC, None)
-        .map_err(io::Error::from)?;
+    use nix::sys::socket::{
+        bind, listen, setsockopt, socket, sockopt, Backlog, SockFlag, SockType, SockaddrStorage,
+    };
+    let fd = socket(
+        domain,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(io::Error::from)?;
     setsockopt(&fd, sockopt::ReuseAddr, &true).map_err(io::Error::from)?;
     if ip.is_ipv6() {
         setsockopt(&fd, sockopt::Ipv6V6Only, &true).map_err(io::Error::from)?;
@@ -89,29 +96,123 @@ fn bind_tcp(addr: &str, port: u16, backlog: i32) -> io::Result<TcpListener> {
 impl Server {
     /// Bind every configured address, the unix socket, and the signal pipe. Logs and returns an
     /// error the caller turns into exit code 1, as Redis does.
-    pub fn listen(&mut self) -> Result<(), ()> {
-        let port = self.config.port as u16;
-        if port != 0 {
-            let binds: Vec<String> = self.config.bind.clone();
-            for addr in &binds {
-                match bind_tcp(addr, port, self.config.tcp_backlog as i32) {
-                    Ok(l) => {
-                        let local = l.local_addr().map_err(|_| ())?;
-                        self.listeners.push(Listener::Tcp(l, local));
-                    }
-                    Err(e) => {
-                        let optional = addr.starts_with('-');
-                        if optional || (e.raw_os_error() == Some(libc::EAFNOSUPPORT)
-                            || e.raw_os_error() == Some(libc::EADDRNOTAVAIL) && binds.len() > 1)
-                        {
-                            log::warn!("Could not create server TCP listening socket {}:{}: {}", addr, port, e);
-                            continue;
-                        }
-                        log::warn!("Warning: Could not create server TCP listening socket {}:{}: {}", addr.trim_start_matches('-'), port, e);
-                        log::warn!("Failed listening on port {} (tcp), aborting.", port);
-                        return Err(());
-                    }
+    /// Bind TCP listeners for `port` on `binds` (Redis's listenToPort): an address prefixed
+    /// with `-` is optional, and unsupported address families are skipped.
+    pub fn bind_tcp_listeners(&self, port: u16, binds: &[String]) -> io::Result<Vec<Listener>> {
+        let mut out = Vec::new();
+        if port == 0 {
+            return Ok(out);
+        }
+        for addr in binds {
+            match bind_tcp(addr, port, self.config.tcp_backlog as i32) {
+                Ok(l) => {
+                    let local = l.local_addr()?;
+                    out.push(Listener::Tcp(l, local));
                 }
+                Err(e) => {
+                    let optional = addr.starts_with('-');
+                    let unsupported = matches!(
+                        e.raw_os_error(),
+                        Some(libc::EAFNOSUPPORT)
+                            | Some(libc::EPROTONOSUPPORT)
+                            | Some(libc::ESOCKTNOSUPPORT)
+                            | Some(libc::EADDRNOTAVAIL)
+                    );
+                    if optional && unsupported {
+                        continue;
+                    }
+                    log::warn!(
+                        "Warning: Could not create server TCP listening socket {}:{}: {}",
+                        addr.trim_start_matches('-'),
+                        port,
+                        e
+                    );
+                    return Err(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Register listeners with the poller under their tokens.
+    fn register_listeners(&mut self) -> io::Result<()> {
+        for (i, l) in self.listeners.iter_mut().enumerate() {
+            let token = Token(LISTENER_BASE - i);
+            let r = match l {
+                Listener::Tcp(t, _) => self
+                    .poll
+                    .registry()
+                    .reregister(t, token, Interest::READABLE)
+                    .or_else(|_| self.poll.registry().register(t, token, Interest::READABLE)),
+                Listener::Unix(u, _) => self
+                    .poll
+                    .registry()
+                    .reregister(u, token, Interest::READABLE)
+                    .or_else(|_| self.poll.registry().register(u, token, Interest::READABLE)),
+            };
+            r?;
+        }
+        Ok(())
+    }
+
+    /// Replace the TCP listeners (CONFIG SET port / bind), like Redis's changeListenPort /
+    /// changeBindAddr. The old sockets are closed first (the new set may reuse the same
+    /// address); if the new set cannot be bound, the old configuration is bound again.
+    pub fn rebind_tcp(&mut self, port: u16, binds: &[String]) -> io::Result<()> {
+        let old_port = self.listeners.iter().find_map(|l| match l {
+            Listener::Tcp(_, a) => Some(a.port()),
+            _ => None,
+        });
+        let (old_port, old_binds) = (
+            old_port.unwrap_or(self.config.port as u16),
+            self.active_binds.clone(),
+        );
+        let all = std::mem::take(&mut self.listeners);
+        let mut unix = Vec::new();
+        for mut l in all {
+            match &mut l {
+                Listener::Tcp(t, _) => {
+                    let _ = self.poll.registry().deregister(t);
+                }
+                Listener::Unix(..) => unix.push(l),
+            }
+        }
+        let result = match self.bind_tcp_listeners(port, binds) {
+            Ok(new) => {
+                self.active_binds = binds.to_vec();
+                Ok(new)
+            }
+            Err(e) => {
+                let restored = self
+                    .bind_tcp_listeners(old_port, &old_binds)
+                    .unwrap_or_default();
+                Err((e, restored))
+            }
+        };
+        let (err, tcp) = match result {
+            Ok(v) => (None, v),
+            Err((e, v)) => (Some(e), v),
+        };
+        self.listeners = tcp;
+        self.listeners.extend(unix);
+        let _ = self.register_listeners();
+        match err {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
+    }
+
+    pub fn listen(&mut self) -> io::Result<()> {
+        let port = self.config.port as u16;
+        let binds = self.config.bind.clone();
+        match self.bind_tcp_listeners(port, &binds) {
+            Ok(ls) => {
+                self.listeners = ls;
+                self.active_binds = binds.clone();
+            }
+            Err(e) => {
+                log::warn!("Failed listening on port {} (tcp), aborting.", port);
+                return Err(e);
             }
         }
         if let Some(path) = self.config.unixsocket.clone() {
@@ -129,23 +230,18 @@ impl Server {
                 }
                 Err(e) => {
                     log::warn!("Failed opening Unix socket: {}", e);
-                    return Err(());
+                    return Err(e);
                 }
             }
         }
-        if self.listeners.is_empty() {
+        if self.listeners.is_empty() && !binds.is_empty() {
             log::warn!("Configured to not listen anywhere, exiting.");
-            return Err(());
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no listening sockets",
+            ));
         }
-        for (i, l) in self.listeners.iter_mut().enumerate() {
-            let token = Token(LISTENER_BASE - i);
-            let r = match l {
-                Listener::Tcp(t, _) => self.poll.registry().register(t, token, Interest::READABLE),
-                Listener::Unix(u, _) => self.poll.registry().register(u, token, Interest::READABLE),
-            };
-            r.map_err(|_| ())?;
-        }
-        Ok(())
+        self.register_listeners()
     }
 
     /// Run the reactor until shutdown.
@@ -186,7 +282,9 @@ impl Server {
                 if token == SIGNAL_TOKEN {
                     self.handle_signals(&mut signals);
                 } else if token.0 > LISTENER_BASE - 16 && token.0 <= LISTENER_BASE {
-                    self.accept(LISTENER_BASE - token.0);
+                    if LISTENER_BASE - token.0 < self.listeners.len() {
+                        self.accept(LISTENER_BASE - token.0);
+                    }
                 } else {
                     if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                         self.handle_readable(token.0);
@@ -215,7 +313,11 @@ impl Server {
     }
 
     fn on_signal(&mut self, sig: i32) {
-        let name = if sig == libc::SIGINT { "SIGINT" } else { "SIGTERM" };
+        let name = if sig == libc::SIGINT {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        };
         if self.shutdown_asap && sig == libc::SIGINT {
             log::warn!("You insist... exiting now.");
             exit_now(1);
@@ -233,7 +335,12 @@ impl Server {
                     (Conn::Tcp(s), fmt_addr(&peer), fmt_addr(&local), false)
                 }),
                 Listener::Unix(l, path) => l.accept().map(|(s, _)| {
-                    (Conn::Unix(s), format!("{}:0", path), format!("{}:0", path), true)
+                    (
+                        Conn::Unix(s),
+                        format!("{}:0", path),
+                        format!("{}:0", path),
+                        true,
+                    )
                 }),
             };
             match accepted {
@@ -255,6 +362,15 @@ impl Server {
             }
         }
         self.stats.total_connections += 1;
+        if self.config.protected_mode
+            && self.config.requirepass.is_none()
+            && !unix
+            && !is_loopback(&addr)
+        {
+            let _ = conn.write(PROTECTED_MODE_DENIED.as_bytes());
+            self.stats.rejected_connections += 1;
+            return;
+        }
         if self.clients.len() >= self.config.maxclients as usize {
             let _ = conn.write(b"-ERR max number of clients reached\r\n");
             self.stats.rejected_connections += 1;
@@ -434,7 +550,10 @@ impl Server {
             };
             c.write_registered = pending;
             if let Some(conn) = c.conn.as_mut() {
-                let _ = self.poll.registry().reregister(conn.source(), Token(key), interest);
+                let _ = self
+                    .poll
+                    .registry()
+                    .reregister(conn.source(), Token(key), interest);
             }
         }
     }
@@ -474,12 +593,42 @@ fn set_keepalive(fd: i32, interval: i32) {
     unsafe {
         let yes: libc::c_int = 1;
         let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, &yes as *const _ as *const _, sz);
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_KEEPALIVE,
+            &yes as *const _ as *const _,
+            sz,
+        );
         let idle: libc::c_int = interval;
-        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, &idle as *const _ as *const _, sz);
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPIDLE,
+            &idle as *const _ as *const _,
+            sz,
+        );
         let intvl: libc::c_int = (interval / 3).max(1);
-        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, &intvl as *const _ as *const _, sz);
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPINTVL,
+            &intvl as *const _ as *const _,
+            sz,
+        );
         let cnt: libc::c_int = 3;
-        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, &cnt as *const _ as *const _, sz);
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPCNT,
+            &cnt as *const _ as *const _,
+            sz,
+        );
     }
 }
+
+fn is_loopback(addr: &str) -> bool {
+    addr.starts_with("127.") || addr.starts_with("::1:")
+}
+
+const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";

@@ -126,6 +126,8 @@ pub struct Server {
     pub poll: Poll,
     pub events: Option<Events>,
     pub listeners: Vec<Listener>,
+    /// The bind addresses the TCP listeners were created for.
+    pub active_binds: Vec<String>,
     /// Tokens of clients with replies to flush before the reactor sleeps.
     pub pending_writes: Vec<usize>,
     /// Tokens of clients that may still have unread input (read budget hit).
@@ -168,6 +170,10 @@ pub struct Server {
     pub persistence: crate::persistence::PersistenceState,
     /// used_memory right after start-up (INFO used_memory_startup).
     pub startup_memory: usize,
+    /// Error reply count when the innermost running command started (failed_calls).
+    pub error_snapshot: u64,
+    /// oom_score_adj before we first changed it, while we control it.
+    pub oom_score_adj_base: Option<i32>,
 }
 
 /// Wall-clock milliseconds since the Unix epoch.
@@ -210,12 +216,19 @@ fn random_hex(n: usize) -> String {
         }
     }
     const HEX: &[u8] = b"0123456789abcdef";
-    bytes.iter().map(|b| HEX[(*b & 15) as usize] as char).collect()
+    bytes
+        .iter()
+        .map(|b| HEX[(*b & 15) as usize] as char)
+        .collect()
 }
 
 impl Server {
     /// A server for `config`, with nothing bound yet.
-    pub fn new(config: Config, config_file: Option<String>, executable: String) -> std::io::Result<Server> {
+    pub fn new(
+        config: Config,
+        config_file: Option<String>,
+        executable: String,
+    ) -> std::io::Result<Server> {
         let now = mstime();
         let dbs = (0..config.databases.max(1) as usize).map(Db::new).collect();
         let commands = CommandTable::build(crate::commands::ALL);
@@ -231,6 +244,7 @@ impl Server {
             poll: Poll::new()?,
             events: Some(Events::with_capacity(1024)),
             listeners: Vec::new(),
+            active_binds: Vec::new(),
             pending_writes: Vec::new(),
             pending_reads: Vec::new(),
             close_asap: Vec::new(),
@@ -260,8 +274,14 @@ impl Server {
             in_exec: false,
             pubsub: Default::default(),
             watches: Default::default(),
-            persistence: crate::persistence::PersistenceState { last_save_ok: true, last_bgsave_time_sec: -1, ..Default::default() },
+            persistence: crate::persistence::PersistenceState {
+                last_save_ok: true,
+                last_bgsave_time_sec: -1,
+                ..Default::default()
+            },
             startup_memory: 0,
+            error_snapshot: 0,
+            oom_score_adj_base: None,
             config,
             config_file,
         })
@@ -323,7 +343,9 @@ impl Server {
             self.hz = self.config.hz as i32;
         }
         let period_ms = 1000 / self.hz.max(1) as i64;
-        let every = |ms: i64, loops: u64| -> bool { ms <= period_ms || loops % (ms / period_ms) as u64 == 0 };
+        let every = |ms: i64, loops: u64| -> bool {
+            ms <= period_ms || loops.is_multiple_of((ms / period_ms) as u64)
+        };
         if every(100, self.cronloops) {
             let now = self.now_ms;
             let cmds = self.stats.total_commands;
@@ -336,6 +358,12 @@ impl Server {
         let used = crate::alloc::used_memory();
         if used > self.stats.peak_memory {
             self.stats.peak_memory = used;
+        }
+        if self.pause.end_ms != 0 && self.pause.end_ms <= self.now_ms {
+            self.unpause_clients();
+        }
+        if self.pause.end_ms != 0 && self.pause.end_ms <= self.now_ms {
+            self.unpause_clients();
         }
         self.clients_cron();
         self.databases_cron();
@@ -369,11 +397,8 @@ impl Server {
                 to_close.push(key);
                 continue;
             }
-            // Give back a large idle query buffer, like clientsCronResizeQueryBuffer.
-            if c.querybuf.is_empty() && c.querybuf.capacity() > 32 * 1024 && !c.parse.in_progress() {
-                c.querybuf = bytes::BytesMut::new();
-            }
-            c.querybuf_peak = c.querybuf.len();
+            resize_query_buffer(c, now);
+            c.reply.peak = c.reply.pending();
         }
         for key in to_close {
             self.close_client(key);
@@ -442,7 +467,10 @@ impl Server {
         self.persistence.loading = true;
         match crate::persistence::rdb::load(self, &path) {
             Ok(_) => {
-                log::info!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64());
+                log::info!(
+                    "DB loaded from disk: {:.3} seconds",
+                    start.elapsed().as_secs_f64()
+                );
             }
             Err(e) => {
                 log::warn!("Fatal error loading the DB: {}. Exiting.", e);
@@ -473,13 +501,54 @@ impl Server {
         self.replid = random_hex(40);
     }
 
-    /// Resume clients held by CLIENT PAUSE.
+    /// Resume clients held by CLIENT PAUSE: run what they had queued.
     pub fn unpause_clients(&mut self) {
+        self.pause = Pause::default();
         let keys: Vec<usize> = self
             .clients
             .iter()
-            .filter_map(|(k, c)| c.as_deref().filter(|c| !c.argv.is_empty() || !c.querybuf.is_empty()).map(|_| k))
+            .filter_map(|(k, c)| {
+                c.as_deref()
+                    .filter(|c| !c.argv.is_empty() || !c.querybuf.is_empty())
+                    .map(|_| k)
+            })
             .collect();
-        self.pending_reads.extend(keys);
+        for key in keys {
+            self.reprocess_client(key);
+        }
     }
+
+    /// Process input a client already has buffered (after a pause or an unblock).
+    pub fn reprocess_client(&mut self, key: usize) {
+        let Some(Some(mut c)) = self.clients.get_mut(key).map(|s| s.take()) else {
+            return;
+        };
+        self.process_input(&mut c);
+        self.put_back(key, c);
+    }
+}
+
+/// Give back query buffer space a client no longer needs (Redis's clientsCronResizeQueryBuffer):
+/// all of it after 2 idle seconds, or down to the recent peak when the buffer is much larger.
+fn resize_query_buffer(c: &mut Client, now_ms: i64) {
+    const RESIZE_THRESHOLD: usize = 32 * 1024;
+    let alloc = c.querybuf.capacity();
+    let len = c.querybuf.len();
+    let idle_secs = (now_ms - c.last_interaction_ms) / 1000;
+    let bulk = c.parse.pending_bulk().unwrap_or(0);
+    if alloc - len > 4 * 1024 {
+        let target = if idle_secs > 2 {
+            Some(len)
+        } else if alloc > RESIZE_THRESHOLD && alloc / 2 > c.querybuf_peak {
+            Some(len.max(c.querybuf_peak).max(bulk))
+        } else {
+            None
+        };
+        if let Some(t) = target {
+            let mut nb = bytes::BytesMut::with_capacity(t);
+            nb.extend_from_slice(&c.querybuf);
+            c.querybuf = nb;
+        }
+    }
+    c.querybuf_peak = c.querybuf.len().max(bulk);
 }

@@ -68,8 +68,7 @@ pub mod errors {
     pub const DB_INDEX: CmdError = CmdError::Static("ERR DB index is out of range");
     pub const SAME_OBJECT: CmdError =
         CmdError::Static("ERR source and destination objects are the same");
-    pub const OVERFLOW: CmdError =
-        CmdError::Static("ERR increment or decrement would overflow");
+    pub const OVERFLOW: CmdError = CmdError::Static("ERR increment or decrement would overflow");
     pub const TIMEOUT_NEG: CmdError = CmdError::Static("ERR timeout is negative");
     pub const INVALID_EXPIRE: &str = "ERR invalid expire time in '{}' command";
 }
@@ -211,15 +210,26 @@ pub mod keyflags {
 #[derive(Debug, Clone, Copy)]
 pub enum BeginSearch {
     Index(i32),
-    Keyword { keyword: &'static str, startfrom: i32 },
+    Keyword {
+        keyword: &'static str,
+        startfrom: i32,
+    },
     Unknown,
 }
 
 /// How keys are found from the start position.
 #[derive(Debug, Clone, Copy)]
 pub enum FindKeys {
-    Range { lastkey: i32, step: i32, limit: i32 },
-    Keynum { keynumidx: i32, firstkey: i32, step: i32 },
+    Range {
+        lastkey: i32,
+        step: i32,
+        limit: i32,
+    },
+    Keynum {
+        keynumidx: i32,
+        firstkey: i32,
+        step: i32,
+    },
     Unknown,
 }
 
@@ -259,7 +269,13 @@ impl KeySpec {
     }
 
     /// A key count at `index` followed by that many keys (`firstkey` relative to it).
-    pub const fn keynum(index: i32, keynumidx: i32, firstkey: i32, step: i32, flags: u32) -> KeySpec {
+    pub const fn keynum(
+        index: i32,
+        keynumidx: i32,
+        firstkey: i32,
+        step: i32,
+        flags: u32,
+    ) -> KeySpec {
         KeySpec {
             flags,
             begin: BeginSearch::Index(index),
@@ -272,7 +288,14 @@ impl KeySpec {
     }
 
     /// Keys after `keyword`, searched from `startfrom`.
-    pub const fn keyword(keyword: &'static str, startfrom: i32, lastkey: i32, step: i32, limit: i32, flags: u32) -> KeySpec {
+    pub const fn keyword(
+        keyword: &'static str,
+        startfrom: i32,
+        lastkey: i32,
+        step: i32,
+        limit: i32,
+        flags: u32,
+    ) -> KeySpec {
         KeySpec {
             flags,
             begin: BeginSearch::Keyword { keyword, startfrom },
@@ -353,8 +376,11 @@ pub struct CommandSpec {
     pub syntax: &'static str,
     pub tips: &'static [&'static str],
     /// Custom key extraction for commands with movable keys.
-    pub getkeys: Option<fn(&[Bytes]) -> Vec<usize>>,
+    pub getkeys: Option<GetKeysFn>,
 }
+
+/// Custom key extraction: positions of the keys in an argv.
+pub type GetKeysFn = fn(&[Bytes]) -> Vec<usize>;
 
 impl CommandSpec {
     /// A command with defaults; refine with the builder methods.
@@ -436,7 +462,7 @@ impl CommandSpec {
         self.tips = t;
         self
     }
-    pub const fn getkeys(mut self, f: fn(&[Bytes]) -> Vec<usize>) -> Self {
+    pub const fn getkeys(mut self, f: GetKeysFn) -> Self {
         self.getkeys = Some(f);
         self.flags |= flags::MOVABLE_KEYS;
         self
@@ -563,8 +589,10 @@ impl<'a> Ctx<'a> {
         self.prop.also.push((db, argv));
     }
 
-    /// Current time in milliseconds, cached for the command like Redis's `commandTimeSnapshot`.
+    /// Current time in milliseconds, cached for the command like Redis's `commandTimeSnapshot`:
+    /// inside a command, "now" is the time the command started.
     #[inline]
+    #[allow(clippy::misnamed_getters)]
     pub fn now_ms(&self) -> i64 {
         self.srv.cmd_time_ms
     }

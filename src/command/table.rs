@@ -8,13 +8,15 @@ use bytes::Bytes;
 
 use super::CommandSpec;
 
-/// Statistics of one command (Redis's calls/microseconds/rejected_calls/failed_calls).
+/// Statistics of one command (Redis's calls/microseconds/rejected_calls/failed_calls, and
+/// the latency histogram behind INFO latencystats and LATENCY HISTOGRAM).
 #[derive(Debug, Default, Clone)]
 pub struct CmdStats {
     pub calls: u64,
     pub usec: u64,
     pub rejected: u64,
     pub failed: u64,
+    pub latency: Option<Box<crate::latency::Histogram>>,
 }
 
 /// One command or subcommand in the table.

@@ -40,6 +40,46 @@ pub fn dataset_digest(srv: &Server) -> Digest20 {
     out
 }
 
+/// DEBUG POPULATE count [prefix] [size]: create `prefix:N` keys (default prefix `key`) with
+/// values `value:N`, padded or cut to `size`; existing keys are left alone.
+fn debug_populate(ctx: &mut Ctx) -> CmdResult {
+    let count = parse_i64(ctx.arg(2))?;
+    if count < 0 {
+        return Err(CmdError::err("count can't be negative"));
+    }
+    let prefix: Vec<u8> = ctx
+        .argv
+        .get(3)
+        .map(|b| b.to_vec())
+        .unwrap_or_else(|| b"key".to_vec());
+    let size = match ctx.argv.get(4) {
+        Some(b) => Some(parse_i64(b)?.max(0) as usize),
+        None => None,
+    };
+    let db = ctx.client.db;
+    let want = ctx.srv.dbs[db].len() + count as usize;
+    ctx.srv.dbs[db].keys.expand(want);
+    for j in 0..count {
+        let mut key = prefix.clone();
+        key.push(b':');
+        key.extend_from_slice(j.to_string().as_bytes());
+        if ctx.srv.dbs[db].keys.contains_key(&key[..]) {
+            continue;
+        }
+        let mut val = format!("value:{}", j).into_bytes();
+        if let Some(sz) = size {
+            val.resize(sz, 0);
+        }
+        let obj = RObj::string(
+            crate::types::object::RString::from_bytes(&val),
+            ctx.srv.lruclock,
+        );
+        ctx.srv.dbs[db].add(&key, obj);
+    }
+    ctx.reply().ok();
+    Ok(())
+}
+
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load back.
 fn debug_reload(ctx: &mut Ctx) -> CmdResult {
     let (mut flush, mut save) = (true, true);
@@ -49,7 +89,11 @@ fn debug_reload(ctx: &mut Ctx) -> CmdResult {
             "merge" => {}
             "noflush" => flush = false,
             "nosave" => save = false,
-            _ => return Err(CmdError::err("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")),
+            _ => {
+                return Err(CmdError::err(
+                    "DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+                ))
+            }
         }
     }
     if save && crate::persistence::rdb::save(ctx.srv).is_err() {
@@ -69,7 +113,6 @@ fn debug_reload(ctx: &mut Ctx) -> CmdResult {
     ctx.reply().ok();
     Ok(())
 }
-
 
 fn debug(ctx: &mut Ctx) -> CmdResult {
     let sub = String::from_utf8_lossy(ctx.arg(1)).to_ascii_lowercase();
@@ -113,7 +156,8 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             ctx.reply().ok();
         }
         ("set-active-expire", 3) => {
-            ctx.srv.active_expire_enabled = crate::util::numbers::string2ll(ctx.arg(2)).unwrap_or(0) != 0;
+            ctx.srv.active_expire_enabled =
+                crate::util::numbers::string2ll(ctx.arg(2)).unwrap_or(0) != 0;
             ctx.reply().ok();
         }
         ("pause-cron", 3) => {
@@ -155,6 +199,29 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             r.simple(s.as_bytes());
         }
         ("reload", _) => debug_reload(ctx)?,
+        ("config-rewrite-force-all", 2) => {
+            let Some(path) = ctx.srv.config_file.clone() else {
+                return Err(CmdError::err(
+                    "CONFIG-REWRITE-FORCE-ALL failed: The server is running without a config file",
+                ));
+            };
+            let extras = crate::config::RewriteExtras {
+                force_all: true,
+                users: None,
+                loadmodules: None,
+            };
+            ctx.srv
+                .config
+                .rewrite(std::path::Path::new(&path), &extras)
+                .map_err(|e| {
+                    CmdError::err(format!(
+                        "CONFIG-REWRITE-FORCE-ALL failed: {}",
+                        crate::config::strerror(&e)
+                    ))
+                })?;
+            ctx.reply().ok();
+        }
+        ("populate", 3..=5) => debug_populate(ctx)?,
         ("digest", 2) => {
             let d = dataset_digest(ctx.srv);
             ctx.reply().simple(crate::util::digest::hex(&d).as_bytes());
@@ -168,7 +235,9 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                     Some(o) => key_digest(db, ctx.arg(i), o, false),
                     None => [0u8; 20],
                 };
-                ctx.client.reply.simple(crate::util::digest::hex(&d).as_bytes());
+                ctx.client
+                    .reply
+                    .simple(crate::util::digest::hex(&d).as_bytes());
             }
         }
         ("htstats-key", n) if n >= 3 => {
@@ -194,7 +263,11 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 return Err(CmdError::err("Out of range database"));
             }
             let d = &ctx.srv.dbs[db as usize];
-            let s = format!("[Dictionary HT]\n{}[Expires HT]\n{}", d.keys.stats(), d.expires.stats());
+            let s = format!(
+                "[Dictionary HT]\n{}[Expires HT]\n{}",
+                d.keys.stats(),
+                d.expires.stats()
+            );
             ctx.client.reply.verbatim(s.as_bytes(), "txt");
         }
         _ => return Err(subcommand_syntax_error(ctx)),
@@ -208,6 +281,8 @@ fn debug_protocol(ctx: &mut Ctx) -> CmdResult {
     match name.as_str() {
         "string" => r.bulk(b"Hello World"),
         "integer" => r.int(12345),
+        // Redis's own test value for the double type, not an approximation of pi.
+        #[allow(clippy::approx_constant)]
         "double" => r.double(3.141),
         "bignum" => r.big_number(b"1234567999999999999999999999999999999"),
         "null" => r.null(),
@@ -257,8 +332,11 @@ fn debug_protocol(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-
 /// The DEBUG command.
-pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("debug", -2, debug).flags(ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED).group(Group::Server).doc("A container for debugging commands.", "Depends on subcommand."),
-];
+pub static COMMANDS: &[CommandSpec] = &[CommandSpec::new("debug", -2, debug)
+    .flags(ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED)
+    .group(Group::Server)
+    .doc(
+        "A container for debugging commands.",
+        "Depends on subcommand.",
+    )];

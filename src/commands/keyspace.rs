@@ -2,7 +2,9 @@
 //! FLUSHDB, FLUSHALL, EXPIRE family, TTL family, PERSIST.
 
 use crate::command::args::{is, parse_i64};
-use crate::command::{acl, errors, flags::*, keyflags as kf, CmdError, CmdResult, CommandSpec, Ctx, Group, KeySpec};
+use crate::command::{
+    acl, errors, flags::*, keyflags as kf, CmdError, CmdResult, CommandSpec, Ctx, Group, KeySpec,
+};
 use crate::db::notify;
 
 fn del(ctx: &mut Ctx) -> CmdResult {
@@ -103,14 +105,21 @@ fn expire_generic(ctx: &mut Ctx, basetime_ms: i64, unit_ms: bool) -> CmdResult {
         } else if is(a, "lt") {
             lt = true;
         } else {
-            return Err(CmdError::err(format!("Unsupported option {}", String::from_utf8_lossy(a))));
+            return Err(CmdError::err(format!(
+                "Unsupported option {}",
+                String::from_utf8_lossy(a)
+            )));
         }
     }
     if nx && (xx || gt || lt) {
-        return Err(CmdError::err("NX and XX, GT or LT options at the same time are not compatible"));
+        return Err(CmdError::err(
+            "NX and XX, GT or LT options at the same time are not compatible",
+        ));
     }
     if gt && lt {
-        return Err(CmdError::err("GT and LT options at the same time are not compatible"));
+        return Err(CmdError::err(
+            "GT and LT options at the same time are not compatible",
+        ));
     }
     let name = ctx.cmd.name;
     let invalid = || CmdError::err(format!("invalid expire time in '{}' command", name));
@@ -155,7 +164,11 @@ fn expire_generic(ctx: &mut Ctx, basetime_ms: i64, unit_ms: bool) -> CmdResult {
         ctx.signal_modified(key);
         ctx.notify(notify::GENERIC, "del", key);
         ctx.dirty(1);
-        let cmd: &'static [u8] = if ctx.srv.config.lazyfree_lazy_expire { b"UNLINK" } else { b"DEL" };
+        let cmd: &'static [u8] = if ctx.srv.config.lazyfree_lazy_expire {
+            b"UNLINK"
+        } else {
+            b"DEL"
+        };
         ctx.propagate_as(vec![bytes::Bytes::from_static(cmd), ctx.argv[1].clone()]);
         ctx.reply().int(1);
         return Ok(());
@@ -258,22 +271,164 @@ const EXPIRE_SYNTAX: &str = "key:key seconds:integer [condition=NX|XX|GT|LT]";
 
 /// Keyspace commands.
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("del", -2, del).flags(WRITE).acl(KS).keys(DEL_KEYS).group(Group::Generic).doc("Deletes one or more keys.", "O(N) where N is the number of keys that will be removed.").syntax("key:key...").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
-    CommandSpec::new("unlink", -2, del).flags(WRITE | FAST).acl(KS).keys(DEL_KEYS).group(Group::Generic).since("4.0.0").doc("Asynchronously deletes one or more keys.", "O(1) for each key removed regardless of its size.").syntax("key:key...").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
-    CommandSpec::new("exists", -2, exists).flags(READONLY | FAST).acl(KS).keys(RO_KEYS).group(Group::Generic).doc("Determines whether one or more keys exist.", "O(N) where N is the number of keys to check.").syntax("key:key...").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
-    CommandSpec::new("type", 2, type_cmd).flags(READONLY | FAST).acl(KS).keys(RO_KEY).group(Group::Generic).doc("Determines the type of value stored at a key.", "O(1)").syntax("key:key"),
-    CommandSpec::new("keys", 2, keys).flags(READONLY).acl(KS | acl::DANGEROUS).group(Group::Generic).doc("Returns all key names that match a pattern.", "O(N) with N being the number of keys in the database").syntax("pattern:pattern").tips(&["request_policy:all_shards", "nondeterministic_output_order"]),
-    CommandSpec::new("flushdb", -1, flushdb).flags(WRITE).acl(KS | acl::DANGEROUS).group(Group::Server).doc("Removes all keys from the current database.", "O(N) where N is the number of keys in the selected database").syntax("[flush-type=ASYNC|SYNC]").tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
-    CommandSpec::new("flushall", -1, flushall).flags(WRITE).acl(KS | acl::DANGEROUS).group(Group::Server).doc("Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases").syntax("[flush-type=ASYNC|SYNC]").tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
-    CommandSpec::new("expire", -3, expire).flags(WRITE | FAST).acl(KS).keys(RW_UPDATE_KEY).group(Group::Generic).doc("Sets the expiration time of a key in seconds.", "O(1)").syntax(EXPIRE_SYNTAX),
-    CommandSpec::new("pexpire", -3, pexpire).flags(WRITE | FAST).acl(KS).keys(RW_UPDATE_KEY).group(Group::Generic).since("2.6.0").doc("Sets the expiration time of a key in milliseconds.", "O(1)").syntax("key:key milliseconds:integer [condition=NX|XX|GT|LT]"),
-    CommandSpec::new("expireat", -3, expireat).flags(WRITE | FAST).acl(KS).keys(RW_UPDATE_KEY).group(Group::Generic).since("1.2.0").doc("Sets the expiration time of a key to a Unix timestamp.", "O(1)").syntax("key:key unix-time-seconds:unix-time [condition=NX|XX|GT|LT]"),
-    CommandSpec::new("pexpireat", -3, pexpireat).flags(WRITE | FAST).acl(KS).keys(RW_UPDATE_KEY).group(Group::Generic).since("2.6.0").doc("Sets the expiration time of a key to a Unix milliseconds timestamp.", "O(1)").syntax("key:key unix-time-milliseconds:unix-time [condition=NX|XX|GT|LT]"),
-    CommandSpec::new("ttl", 2, ttl).flags(READONLY | FAST).acl(KS).keys(RO_KEY_ACCESS).group(Group::Generic).doc("Returns the expiration time in seconds of a key.", "O(1)").syntax("key:key").tips(&["nondeterministic_output"]),
-    CommandSpec::new("pttl", 2, pttl).flags(READONLY | FAST).acl(KS).keys(RO_KEY_ACCESS).group(Group::Generic).since("2.6.0").doc("Returns the expiration time in milliseconds of a key.", "O(1)").syntax("key:key").tips(&["nondeterministic_output"]),
-    CommandSpec::new("expiretime", 2, expiretime).flags(READONLY | FAST).acl(KS).keys(RO_KEY_ACCESS).group(Group::Generic).since("7.0.0").doc("Returns the expiration time of a key as a Unix timestamp.", "O(1)").syntax("key:key"),
-    CommandSpec::new("pexpiretime", 2, pexpiretime).flags(READONLY | FAST).acl(KS).keys(RO_KEY_ACCESS).group(Group::Generic).since("7.0.0").doc("Returns the expiration time of a key as a Unix milliseconds timestamp.", "O(1)").syntax("key:key"),
-    CommandSpec::new("persist", 2, persist).flags(WRITE | FAST).acl(KS).keys(RW_UPDATE_KEY).group(Group::Generic).since("2.2.0").doc("Removes the expiration time of a key.", "O(1)").syntax("key:key"),
+    CommandSpec::new("del", -2, del)
+        .flags(WRITE)
+        .acl(KS)
+        .keys(DEL_KEYS)
+        .group(Group::Generic)
+        .doc(
+            "Deletes one or more keys.",
+            "O(N) where N is the number of keys that will be removed.",
+        )
+        .syntax("key:key...")
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
+    CommandSpec::new("unlink", -2, del)
+        .flags(WRITE | FAST)
+        .acl(KS)
+        .keys(DEL_KEYS)
+        .group(Group::Generic)
+        .since("4.0.0")
+        .doc(
+            "Asynchronously deletes one or more keys.",
+            "O(1) for each key removed regardless of its size.",
+        )
+        .syntax("key:key...")
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
+    CommandSpec::new("exists", -2, exists)
+        .flags(READONLY | FAST)
+        .acl(KS)
+        .keys(RO_KEYS)
+        .group(Group::Generic)
+        .doc(
+            "Determines whether one or more keys exist.",
+            "O(N) where N is the number of keys to check.",
+        )
+        .syntax("key:key...")
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
+    CommandSpec::new("type", 2, type_cmd)
+        .flags(READONLY | FAST)
+        .acl(KS)
+        .keys(RO_KEY)
+        .group(Group::Generic)
+        .doc("Determines the type of value stored at a key.", "O(1)")
+        .syntax("key:key"),
+    CommandSpec::new("keys", 2, keys)
+        .flags(READONLY)
+        .acl(KS | acl::DANGEROUS)
+        .group(Group::Generic)
+        .doc(
+            "Returns all key names that match a pattern.",
+            "O(N) with N being the number of keys in the database",
+        )
+        .syntax("pattern:pattern")
+        .tips(&["request_policy:all_shards", "nondeterministic_output_order"]),
+    CommandSpec::new("flushdb", -1, flushdb)
+        .flags(WRITE)
+        .acl(KS | acl::DANGEROUS)
+        .group(Group::Server)
+        .doc(
+            "Removes all keys from the current database.",
+            "O(N) where N is the number of keys in the selected database",
+        )
+        .syntax("[flush-type=ASYNC|SYNC]")
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
+    CommandSpec::new("flushall", -1, flushall)
+        .flags(WRITE)
+        .acl(KS | acl::DANGEROUS)
+        .group(Group::Server)
+        .doc(
+            "Removes all keys from all databases.",
+            "O(N) where N is the total number of keys in all databases",
+        )
+        .syntax("[flush-type=ASYNC|SYNC]")
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
+    CommandSpec::new("expire", -3, expire)
+        .flags(WRITE | FAST)
+        .acl(KS)
+        .keys(RW_UPDATE_KEY)
+        .group(Group::Generic)
+        .doc("Sets the expiration time of a key in seconds.", "O(1)")
+        .syntax(EXPIRE_SYNTAX),
+    CommandSpec::new("pexpire", -3, pexpire)
+        .flags(WRITE | FAST)
+        .acl(KS)
+        .keys(RW_UPDATE_KEY)
+        .group(Group::Generic)
+        .since("2.6.0")
+        .doc("Sets the expiration time of a key in milliseconds.", "O(1)")
+        .syntax("key:key milliseconds:integer [condition=NX|XX|GT|LT]"),
+    CommandSpec::new("expireat", -3, expireat)
+        .flags(WRITE | FAST)
+        .acl(KS)
+        .keys(RW_UPDATE_KEY)
+        .group(Group::Generic)
+        .since("1.2.0")
+        .doc(
+            "Sets the expiration time of a key to a Unix timestamp.",
+            "O(1)",
+        )
+        .syntax("key:key unix-time-seconds:unix-time [condition=NX|XX|GT|LT]"),
+    CommandSpec::new("pexpireat", -3, pexpireat)
+        .flags(WRITE | FAST)
+        .acl(KS)
+        .keys(RW_UPDATE_KEY)
+        .group(Group::Generic)
+        .since("2.6.0")
+        .doc(
+            "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+            "O(1)",
+        )
+        .syntax("key:key unix-time-milliseconds:unix-time [condition=NX|XX|GT|LT]"),
+    CommandSpec::new("ttl", 2, ttl)
+        .flags(READONLY | FAST)
+        .acl(KS)
+        .keys(RO_KEY_ACCESS)
+        .group(Group::Generic)
+        .doc("Returns the expiration time in seconds of a key.", "O(1)")
+        .syntax("key:key")
+        .tips(&["nondeterministic_output"]),
+    CommandSpec::new("pttl", 2, pttl)
+        .flags(READONLY | FAST)
+        .acl(KS)
+        .keys(RO_KEY_ACCESS)
+        .group(Group::Generic)
+        .since("2.6.0")
+        .doc(
+            "Returns the expiration time in milliseconds of a key.",
+            "O(1)",
+        )
+        .syntax("key:key")
+        .tips(&["nondeterministic_output"]),
+    CommandSpec::new("expiretime", 2, expiretime)
+        .flags(READONLY | FAST)
+        .acl(KS)
+        .keys(RO_KEY_ACCESS)
+        .group(Group::Generic)
+        .since("7.0.0")
+        .doc(
+            "Returns the expiration time of a key as a Unix timestamp.",
+            "O(1)",
+        )
+        .syntax("key:key"),
+    CommandSpec::new("pexpiretime", 2, pexpiretime)
+        .flags(READONLY | FAST)
+        .acl(KS)
+        .keys(RO_KEY_ACCESS)
+        .group(Group::Generic)
+        .since("7.0.0")
+        .doc(
+            "Returns the expiration time of a key as a Unix milliseconds timestamp.",
+            "O(1)",
+        )
+        .syntax("key:key"),
+    CommandSpec::new("persist", 2, persist)
+        .flags(WRITE | FAST)
+        .acl(KS)
+        .keys(RW_UPDATE_KEY)
+        .group(Group::Generic)
+        .since("2.2.0")
+        .doc("Removes the expiration time of a key.", "O(1)")
+        .syntax("key:key"),
 ];
 
 const RO_KEY_ACCESS: &[KeySpec] = &[KeySpec::one(1, kf::RO | kf::ACCESS)];

@@ -4,7 +4,9 @@
 use bytes::Bytes;
 
 use crate::command::args::{is, parse_i64};
-use crate::command::{acl, errors, flags::*, keyflags as kf, CmdError, CmdResult, CommandSpec, Ctx, Group, KeySpec};
+use crate::command::{
+    acl, errors, flags::*, keyflags as kf, CmdError, CmdResult, CommandSpec, Ctx, Group, KeySpec,
+};
 use crate::db::notify;
 use crate::types::object::{RString, Value};
 
@@ -54,7 +56,11 @@ fn parse_set_opts(ctx: &Ctx, start: usize) -> Result<SetOpts, CmdError> {
             o.get = true;
         } else if is(a, "keepttl") && unit.is_none() {
             o.keepttl = true;
-        } else if (is(a, "ex") || is(a, "px") || is(a, "exat") || is(a, "pxat")) && !o.keepttl && unit.is_none() && next.is_some() {
+        } else if (is(a, "ex") || is(a, "px") || is(a, "exat") || is(a, "pxat"))
+            && !o.keepttl
+            && unit.is_none()
+            && next.is_some()
+        {
             let ms = is(a, "px") || is(a, "pxat");
             let abs = is(a, "exat") || is(a, "pxat");
             unit = Some(("", abs, ms));
@@ -69,13 +75,19 @@ fn parse_set_opts(ctx: &Ctx, start: usize) -> Result<SetOpts, CmdError> {
         let name = ctx.cmd.name;
         let v = parse_i64(expire_arg)?;
         if v <= 0 {
-            return Err(CmdError::err(format!("invalid expire time in '{}' command", name)));
+            return Err(CmdError::err(format!(
+                "invalid expire time in '{}' command",
+                name
+            )));
         }
         let mut when = if ms { Some(v) } else { v.checked_mul(1000) };
         if !abs {
             when = when.and_then(|w| w.checked_add(ctx.now_ms()));
         }
-        o.expire_ms = Some(when.ok_or_else(|| CmdError::err(format!("invalid expire time in '{}' command", name)))?);
+        o.expire_ms =
+            Some(when.ok_or_else(|| {
+                CmdError::err(format!("invalid expire time in '{}' command", name))
+            })?);
     }
     Ok(o)
 }
@@ -105,7 +117,13 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], val: &[u8], o: &SetOpts) -> Result<boo
     if let Some(when) = o.expire_ms {
         ctx.notify(notify::GENERIC, "expire", key);
         // Relative expiry propagates as an absolute PXAT.
-        let mut argv = vec![Bytes::from_static(b"SET"), ctx.argv[1].clone(), ctx.argv[2].clone(), Bytes::from_static(b"PXAT"), Bytes::from(when.to_string())];
+        let mut argv = vec![
+            Bytes::from_static(b"SET"),
+            ctx.argv[1].clone(),
+            ctx.argv[2].clone(),
+            Bytes::from_static(b"PXAT"),
+            Bytes::from(when.to_string()),
+        ];
         if o.get {
             argv.push(Bytes::from_static(b"GET"));
         }
@@ -152,14 +170,22 @@ fn setex_generic(ctx: &mut Ctx, ms: bool) -> CmdResult {
         return Err(bad());
     }
     let rel = if ms { Some(t) } else { t.checked_mul(1000) };
-    let when = rel.and_then(|r| r.checked_add(ctx.now_ms())).ok_or_else(bad)?;
+    let when = rel
+        .and_then(|r| r.checked_add(ctx.now_ms()))
+        .ok_or_else(bad)?;
     ctx.set_key(k, Value::Str(RString::from_bytes(v)), false);
     let db = ctx.client.db;
     ctx.srv.dbs[db].set_expire(k, when);
     ctx.dirty(1);
     ctx.notify(notify::STRING, "set", k);
     ctx.notify(notify::GENERIC, "expire", k);
-    ctx.propagate_as(vec![Bytes::from_static(b"SET"), ctx.argv[1].clone(), ctx.argv[3].clone(), Bytes::from_static(b"PXAT"), Bytes::from(when.to_string())]);
+    ctx.propagate_as(vec![
+        Bytes::from_static(b"SET"),
+        ctx.argv[1].clone(),
+        ctx.argv[3].clone(),
+        Bytes::from_static(b"PXAT"),
+        Bytes::from(when.to_string()),
+    ]);
     ctx.reply().ok();
     Ok(())
 }
@@ -210,7 +236,13 @@ fn mget(ctx: &mut Ctx) -> CmdResult {
     for i in 1..ctx.argv.len() {
         let k = ctx.arg(i);
         match ctx.read(k) {
-            (Some(crate::types::object::RObj { value: Value::Str(s), .. }), r) => reply_string(r, s),
+            (
+                Some(crate::types::object::RObj {
+                    value: Value::Str(s),
+                    ..
+                }),
+                r,
+            ) => reply_string(r, s),
             #[allow(unreachable_patterns)]
             (_, r) => r.null(),
         }
@@ -219,8 +251,11 @@ fn mget(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn mset_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
-    if ctx.argv.len() % 2 == 0 {
-        return Err(CmdError::err(format!("wrong number of arguments for '{}' command", ctx.cmd.name)));
+    if ctx.argv.len().is_multiple_of(2) {
+        return Err(CmdError::err(format!(
+            "wrong number of arguments for '{}' command",
+            ctx.cmd.name
+        )));
     }
     if nx {
         for i in (1..ctx.argv.len()).step_by(2) {
@@ -299,7 +334,9 @@ fn decrby(ctx: &mut Ctx) -> CmdResult {
 /// Refuse strings past `proto-max-bulk-len` (Redis's checkStringLength).
 fn check_string_length(ctx: &Ctx, size: u64) -> Result<(), CmdError> {
     if size > ctx.srv.config.proto_max_bulk_len as u64 {
-        return Err(CmdError::err("string exceeds maximum allowed size (proto-max-bulk-len)"));
+        return Err(CmdError::err(
+            "string exceeds maximum allowed size (proto-max-bulk-len)",
+        ));
     }
     Ok(())
 }
@@ -321,8 +358,12 @@ fn append(ctx: &mut Ctx) -> CmdResult {
         }
         Some(len) => {
             check_string_length(ctx, (len + v.len()) as u64)?;
-            let Some(o) = ctx.write(k) else { unreachable!("checked above") };
-            let Value::Str(s) = &mut o.value else { unreachable!("checked above") };
+            let Some(o) = ctx.write(k) else {
+                unreachable!("checked above")
+            };
+            let Value::Str(s) = &mut o.value else {
+                unreachable!("checked above")
+            };
             let buf = s.make_raw();
             buf.extend_from_slice(v);
             let n = buf.len();
@@ -347,7 +388,10 @@ fn strlen(ctx: &mut Ctx) -> CmdResult {
 
 const S: u64 = acl::STRING;
 const RO_ACCESS: &[KeySpec] = &[KeySpec::one(1, kf::RO | kf::ACCESS)];
-const OW_UPDATE: &[KeySpec] = &[KeySpec::one(1, kf::RW | kf::ACCESS | kf::UPDATE | kf::VARIABLE_FLAGS)];
+const OW_UPDATE: &[KeySpec] = &[KeySpec::one(
+    1,
+    kf::RW | kf::ACCESS | kf::UPDATE | kf::VARIABLE_FLAGS,
+)];
 const OW_ONLY: &[KeySpec] = &[KeySpec::one(1, kf::OW | kf::UPDATE)];
 const RW_ACCESS_UPDATE: &[KeySpec] = &[KeySpec::one(1, kf::RW | kf::ACCESS | kf::UPDATE)];
 const RW_INSERT: &[KeySpec] = &[KeySpec::one(1, kf::RW | kf::INSERT)];

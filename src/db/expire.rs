@@ -22,7 +22,8 @@ const ACCEPTABLE_STALE: usize = 10;
 
 /// Run one expiry cycle.
 pub fn active_expire_cycle(srv: &mut Server, kind: Cycle) {
-    if srv.is_replica() {
+    // Replicas wait for the master's DELs; a paused server must not change the dataset.
+    if srv.is_replica() || srv.pause.end_ms > srv.now_ms {
         return;
     }
     let effort = srv.config.active_expire_effort.clamp(1, 10) as usize - 1;
@@ -31,7 +32,9 @@ pub fn active_expire_cycle(srv: &mut Server, kind: Cycle) {
     let start = crate::server::ustime();
     let limit_us = match kind {
         Cycle::Fast => FAST_DURATION_US + FAST_DURATION_US / 4 * effort as i64,
-        Cycle::Slow => (SLOW_TIME_PERC + 2 * effort as i64) * 1_000_000 / srv.hz.max(1) as i64 / 100,
+        Cycle::Slow => {
+            (SLOW_TIME_PERC + 2 * effort as i64) * 1_000_000 / srv.hz.max(1) as i64 / 100
+        }
     };
     if kind == Cycle::Fast && srv.dbs.iter().all(|d| d.expires.is_empty()) {
         return;

@@ -5,6 +5,10 @@
 //! Error replies are not written here directly: they go through the command context, which
 //! counts them for `INFO errorstats` as Redis does (see `command::Ctx::error`).
 
+/// Size of Redis's per-client static reply buffer; output beyond it goes to Redis's reply
+/// list, which is what CLIENT LIST `oll`/`omem` and output buffer limits measure.
+pub const REPLY_CHUNK_BYTES: usize = 16 * 1024;
+
 /// A client's pending output plus the protocol version it speaks.
 #[derive(Debug)]
 pub struct ReplyBuf {
@@ -14,6 +18,8 @@ pub struct ReplyBuf {
     pub sent: usize,
     /// 2 or 3.
     pub resp: u8,
+    /// Largest pending output seen since the last cron check (CLIENT LIST `rbp`).
+    pub peak: usize,
 }
 
 /// A placeholder for an aggregate length not known when the aggregate starts.
@@ -35,6 +41,7 @@ impl Default for ReplyBuf {
             buf: Vec::new(),
             sent: 0,
             resp: 2,
+            peak: 0,
         }
     }
 }
@@ -48,6 +55,10 @@ impl ReplyBuf {
 
     /// Drop what the socket took; keeps the allocation for the next replies.
     pub fn consume(&mut self, n: usize) {
+        let pending = self.pending();
+        if pending > self.peak {
+            self.peak = pending;
+        }
         self.sent += n;
         if self.sent == self.buf.len() {
             self.buf.clear();
@@ -91,8 +102,10 @@ impl ReplyBuf {
     pub fn error_line(&mut self, msg: &[u8]) {
         self.buf.push(b'-');
         // Protocol safety: an error must stay on one line.
-        self.buf
-            .extend(msg.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+        self.buf.extend(
+            msg.iter()
+                .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+        );
         self.buf.extend_from_slice(b"\r\n");
     }
 

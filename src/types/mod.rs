@@ -1,9 +1,9 @@
 //! Values and their encodings.
 
-pub mod object;
 pub mod hash;
-pub mod set;
 pub mod intset;
 pub mod listpack;
+pub mod object;
+pub mod set;
 pub mod ziplist;
 pub mod zipmap;
