@@ -247,14 +247,20 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             let stats = match ctx.srv.dbs[db].keys.get(&key[..]) {
                 None => return Err(errors::NO_SUCH_KEY),
                 Some(o) => match &o.value {
-                    crate::types::object::Value::Set(crate::types::set::Set::Table(d)) => Some(d.stats()),
-                    crate::types::object::Value::Hash(crate::types::hash::Hash::Table(d)) => Some(d.stats()),
+                    crate::types::object::Value::Set(crate::types::set::Set::Table(d)) => {
+                        Some(d.stats())
+                    }
+                    crate::types::object::Value::Hash(crate::types::hash::Hash::Table(d)) => {
+                        Some(d.stats())
+                    }
                     _ => None,
                 },
             };
             match stats {
                 Some(s) => ctx.client.reply.verbatim(s.as_bytes(), "txt"),
-                None => return Err(CmdError::err("The value stored at the specified key is not represented using an hash table")),
+                None => return Err(CmdError::err(
+                    "The value stored at the specified key is not represented using an hash table",
+                )),
             }
         }
         ("htstats", 3) => {

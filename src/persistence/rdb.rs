@@ -259,7 +259,7 @@ pub fn bad(msg: &str) -> io::Error {
 /// What a type loader returns for an empty collection (RDB_LOAD_ERR_EMPTY_KEY): loading a
 /// file skips such a key with a warning instead of failing.
 pub fn empty_key() -> io::Error {
-    io::Error::new(io::ErrorKind::Other, EMPTY_KEY)
+    io::Error::other(EMPTY_KEY)
 }
 
 const EMPTY_KEY: &str = "empty key";
@@ -360,8 +360,19 @@ pub fn read_value(t: u8, r: &mut RdbReader, srv: &Server) -> io::Result<Value> {
     use crate::types::{hash, set};
     match t {
         TYPE_STRING => Ok(Value::Str(RString::from_bytes(&r.string()?))),
-        set::RDB_TYPE_SET | set::RDB_TYPE_SET_INTSET => Ok(Value::Set(set::Set::rdb_load(t, r, srv.config.set_max_intset_entries as usize)?)),
-        hash::RDB_TYPE_HASH | hash::RDB_TYPE_HASH_LISTPACK | hash::RDB_TYPE_HASH_ZIPLIST | hash::RDB_TYPE_HASH_ZIPMAP => Ok(Value::Hash(hash::Hash::rdb_load(t, r, hash::Limits::of(&srv.config))?)),
+        set::RDB_TYPE_SET | set::RDB_TYPE_SET_INTSET => Ok(Value::Set(set::Set::rdb_load(
+            t,
+            r,
+            srv.config.set_max_intset_entries as usize,
+        )?)),
+        hash::RDB_TYPE_HASH
+        | hash::RDB_TYPE_HASH_LISTPACK
+        | hash::RDB_TYPE_HASH_ZIPLIST
+        | hash::RDB_TYPE_HASH_ZIPMAP => Ok(Value::Hash(hash::Hash::rdb_load(
+            t,
+            r,
+            hash::Limits::of(&srv.config),
+        )?)),
         other => Err(bad(&format!("Unknown RDB encoding type {}", other))),
     }
 }
@@ -433,7 +444,10 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
                     Ok(v) => v,
                     Err(e) if is_empty_key(&e) => {
                         if empty_keys_skipped < 10 {
-                            log::warn!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(&key));
+                            log::warn!(
+                                "rdbLoadObject skipping empty key: {}",
+                                String::from_utf8_lossy(&key)
+                            );
                         }
                         empty_keys_skipped += 1;
                         expire = None;

@@ -463,7 +463,6 @@ mod tests {
             let mut buf = Vec::new();
             let mut w = RdbWriter::new(&mut buf);
             h.rdb_save(&mut w).unwrap();
-            drop(w);
             let back = Hash::rdb_load(h.rdb_type(), &mut RdbReader::new(&buf), L).unwrap();
             assert_eq!(back.encoding(), h.encoding());
             assert_eq!(back.len(), n);
@@ -483,7 +482,6 @@ mod tests {
         let mut buf = Vec::new();
         let mut w = RdbWriter::new(&mut buf);
         w.string(lp.as_bytes()).unwrap();
-        drop(w);
         assert!(Hash::rdb_load(RDB_TYPE_HASH_LISTPACK, &mut RdbReader::new(&buf), L).is_err());
 
         let mut buf = Vec::new();
@@ -492,7 +490,6 @@ mod tests {
         for s in [b"a", b"1", b"a", b"2"] {
             w.string(s).unwrap();
         }
-        drop(w);
         assert!(Hash::rdb_load(RDB_TYPE_HASH, &mut RdbReader::new(&buf), L).is_err());
     }
 }

@@ -361,7 +361,6 @@ mod tests {
             let mut buf = Vec::new();
             let mut w = RdbWriter::new(&mut buf);
             s.rdb_save(&mut w).unwrap();
-            drop(w);
             let back = Set::rdb_load(s.rdb_type(), &mut RdbReader::new(&buf), 512).unwrap();
             assert_eq!(back.encoding(), enc);
             assert_eq!(back.len(), members.len());
@@ -374,7 +373,6 @@ mod tests {
         w.len(2).unwrap();
         w.string(b"x").unwrap();
         w.string(b"x").unwrap();
-        drop(w);
         assert!(Set::rdb_load(RDB_TYPE_SET, &mut RdbReader::new(&buf), 512).is_err());
     }
 }
