@@ -32,8 +32,9 @@ pub fn dataset_digest(srv: &Server) -> Digest20 {
         }
         mix_digest(&mut out, &(i as u32).to_be_bytes());
         for (k, o) in db.keys.iter() {
-            // Redis's xorDigest: the SHA1 of the key's digest is xored in.
-            xor_digest(&mut out, &key_digest(db, k, o, true));
+            // Each key's digest goes in through SHA1, as computeDatasetDigest's xorDigest.
+            let d = key_digest(db, k, o, true);
+            xor_digest(&mut out, &d);
         }
     }
     out
@@ -278,6 +279,29 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 ctx.client
                     .reply
                     .simple(crate::util::digest::hex(&d).as_bytes());
+            }
+        }
+        ("htstats-key", n) if n >= 3 => {
+            let key = ctx.argv[2].clone();
+            let db = ctx.client.db;
+            ctx.expire_if_needed(&key);
+            let stats = match ctx.srv.dbs[db].keys.get(&key[..]) {
+                None => return Err(errors::NO_SUCH_KEY),
+                Some(o) => match &o.value {
+                    crate::types::object::Value::Set(crate::types::set::Set::Table(d)) => {
+                        Some(d.stats())
+                    }
+                    crate::types::object::Value::Hash(crate::types::hash::Hash::Table(d)) => {
+                        Some(d.stats())
+                    }
+                    _ => None,
+                },
+            };
+            match stats {
+                Some(s) => ctx.client.reply.verbatim(s.as_bytes(), "txt"),
+                None => return Err(CmdError::err(
+                    "The value stored at the specified key is not represented using an hash table",
+                )),
             }
         }
         ("htstats", 3) => {

@@ -3,13 +3,16 @@
 
 pub mod connection;
 pub mod debug;
+pub mod hash;
 pub mod keyspace;
 pub mod list;
 pub mod multi;
 pub mod object;
 pub mod pubsub;
+pub mod scan;
 pub mod server;
 pub mod sort;
+pub mod set;
 pub mod string;
 pub mod zset;
 
@@ -28,4 +31,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     pubsub::COMMANDS,
     zset::COMMANDS,
     sort::COMMANDS,
+    hash::COMMANDS,
+    set::COMMANDS,
 ];
+

@@ -144,8 +144,9 @@ pub fn set_seed(seed: u64) {
     RNG.with(|r| r.set(seed));
 }
 
-/// splitmix64: a small, fast PRNG that works with any seed.
-fn next_rand() -> u64 {
+/// splitmix64: a small, fast PRNG that works with any seed. Also the random source of
+/// the hash and set commands (HRANDFIELD, SRANDMEMBER, SPOP).
+pub fn next_rand() -> u64 {
     RNG.with(|r| {
         let s = r.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
         r.set(s);

@@ -151,6 +151,8 @@ pub fn value_type(v: &Value) -> u8 {
         Value::Str(_) => TYPE_STRING,
         Value::List(_) => TYPE_LIST_QUICKLIST_2,
         Value::ZSet(z) => z.rdb_type(),
+        Value::Set(s) => s.rdb_type(),
+        Value::Hash(h) => h.rdb_type(),
     }
 }
 
@@ -164,6 +166,8 @@ pub fn write_payload<W: Write>(r: &mut RdbWriter<W>, v: &Value) -> io::Result<()
         },
         Value::List(l) => l.rdb_save(r),
         Value::ZSet(z) => z.rdb_save(r),
+        Value::Set(s) => s.rdb_save(r),
+        Value::Hash(h) => h.rdb_save(r),
     }
 }
 
@@ -259,6 +263,11 @@ pub struct RdbReader<'a> {
 /// An error for corrupt or unsupported RDB content.
 pub fn bad(msg: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg.to_string())
+}
+
+/// Is `e` the [`empty_key`] error (a collection that loaded empty)?
+pub fn is_empty_key(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|x| x.is::<EmptyKey>())
 }
 
 impl<'a> RdbReader<'a> {
@@ -368,6 +377,7 @@ pub fn empty_key() -> io::Error {
 /// Redis does: loaders report it with [`empty_key`].
 pub fn read_value(t: u8, r: &mut RdbReader, srv: &Server) -> io::Result<Value> {
     use crate::types::quicklist::Quicklist;
+    use crate::types::{hash, set};
     let (fill, depth) = (
         srv.config.list_max_listpack_size,
         srv.config.list_compress_depth,
@@ -394,6 +404,19 @@ pub fn read_value(t: u8, r: &mut RdbReader, srv: &Server) -> io::Result<Value> {
                 Ok(Value::ZSet(z))
             }
         }
+        set::RDB_TYPE_SET | set::RDB_TYPE_SET_INTSET => Ok(Value::Set(set::Set::rdb_load(
+            t,
+            r,
+            srv.config.set_max_intset_entries as usize,
+        )?)),
+        hash::RDB_TYPE_HASH
+        | hash::RDB_TYPE_HASH_LISTPACK
+        | hash::RDB_TYPE_HASH_ZIPLIST
+        | hash::RDB_TYPE_HASH_ZIPMAP => Ok(Value::Hash(hash::Hash::rdb_load(
+            t,
+            r,
+            hash::Limits::of(&srv.config),
+        )?)),
         other => Err(bad(&format!("Unknown RDB encoding type {}", other))),
     }
 }
@@ -452,6 +475,7 @@ fn load_records(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
     let now = crate::server::mstime();
     let mut loaded = 0u64;
     let mut expired = 0u64;
+    let mut empty_keys_skipped = 0u64;
     loop {
         if r.pos >= next_events_at {
             srv.persistence.loading_loaded_bytes = r.pos as u64;
@@ -495,11 +519,14 @@ fn load_records(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
                 let key = r.string()?;
                 let value = match read_value(t, &mut r, srv) {
                     Ok(v) => v,
-                    Err(e) if e.get_ref().is_some_and(|x| x.is::<EmptyKey>()) => {
-                        log::warn!(
-                            "rdbLoadObject skipping empty key: {}",
-                            String::from_utf8_lossy(&key)
-                        );
+                    Err(e) if is_empty_key(&e) => {
+                        if empty_keys_skipped < 10 {
+                            log::warn!(
+                                "rdbLoadObject skipping empty key: {}",
+                                String::from_utf8_lossy(&key)
+                            );
+                        }
+                        empty_keys_skipped += 1;
                         expire = None;
                         continue;
                     }

@@ -1,10 +1,12 @@
 //! Values and their encodings.
 
+pub mod hash;
 pub mod intset;
 pub mod listpack;
 pub mod object;
 pub mod quicklist;
 pub mod skiplist;
+pub mod set;
 pub mod ziplist;
 pub mod zipmap;
 pub mod zset;

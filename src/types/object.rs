@@ -115,6 +115,8 @@ pub enum Value {
     Str(RString),
     List(Box<crate::types::quicklist::Quicklist>),
     ZSet(crate::types::zset::ZSet),
+    Set(crate::types::set::Set),
+    Hash(crate::types::hash::Hash),
 }
 
 impl Value {
@@ -124,6 +126,8 @@ impl Value {
             Value::Str(_) => "string",
             Value::List(_) => "list",
             Value::ZSet(_) => "zset",
+            Value::Set(_) => "set",
+            Value::Hash(_) => "hash",
         }
     }
 
@@ -133,6 +137,8 @@ impl Value {
             Value::Str(_) => 0,
             Value::List(_) => 1,
             Value::ZSet(_) => 3,
+            Value::Set(_) => 2,
+            Value::Hash(_) => 4,
         }
     }
 
@@ -148,6 +154,8 @@ impl Value {
                 true
             }),
             Value::ZSet(z) => z.digest(d),
+            Value::Set(s) => s.digest(d),
+            Value::Hash(h) => h.digest(d),
         }
     }
 
@@ -157,6 +165,8 @@ impl Value {
             Value::Str(s) => s.encoding(),
             Value::List(_) => "quicklist",
             Value::ZSet(z) => z.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::Hash(h) => h.encoding(),
         }
     }
 }
