@@ -11,8 +11,8 @@ pub mod object;
 pub mod pubsub;
 pub mod scan;
 pub mod server;
-pub mod sort;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -34,4 +34,3 @@ pub static ALL: &[&[CommandSpec]] = &[
     hash::COMMANDS,
     set::COMMANDS,
 ];
-

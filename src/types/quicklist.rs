@@ -954,7 +954,7 @@ mod tests {
                         model.push_front(v);
                     }
                     4 => {
-                        let tail = rng.next() % 2 == 0;
+                        let tail = rng.next().is_multiple_of(2);
                         let want = if tail {
                             model.pop_back()
                         } else {
@@ -964,7 +964,7 @@ mod tests {
                     }
                     5 if n > 0 => {
                         let i = (rng.next() % n as u64) as usize;
-                        let after = rng.next() % 2 == 0;
+                        let after = rng.next().is_multiple_of(2);
                         ql.insert(i, after, &v);
                         model.insert(i + after as usize, v);
                     }
@@ -985,7 +985,7 @@ mod tests {
                         let i = (rng.next() % n as u64) as usize;
                         let target = model[i].clone();
                         let count = (rng.next() % 3) as usize;
-                        let from_tail = rng.next() % 2 == 0;
+                        let from_tail = rng.next().is_multiple_of(2);
                         let removed = ql.remove_matching(&target, count, from_tail);
                         let limit = if count == 0 { usize::MAX } else { count };
                         let mut done = 0;
@@ -1016,10 +1016,10 @@ mod tests {
                 ql.check();
             }
             model_check(&ql, &model);
-            for i in 0..model.len() {
+            for (i, expected) in model.iter().enumerate() {
                 assert_eq!(
                     ql.with_index(i as i64, |v| v.to_vec()).as_deref(),
-                    Some(&model[i][..])
+                    Some(&expected[..])
                 );
             }
         }
