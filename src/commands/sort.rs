@@ -11,6 +11,7 @@ use crate::command::{
 };
 use crate::db::notify;
 use crate::types::object::{RObj, Value};
+use crate::types::quicklist::Quicklist;
 use crate::types::zset::ZSet;
 
 /// One GET/BY pattern lookup (lookupKeyByPattern): `#` is the element itself; otherwise the
@@ -42,9 +43,11 @@ fn lookup_by_pattern(ctx: &mut Ctx, pattern: &[u8], elem: &[u8]) -> Option<Vec<u
 }
 
 /// A hash field of `v`, if `v` is a hash.
-/// TODO(hashes), once merged: `Value::Hash(h) => h.get(field).map(|v| v.to_vec())`.
-fn hash_field(_v: &Value, _field: &[u8]) -> Option<Vec<u8>> {
-    None
+fn hash_field(v: &Value, field: &[u8]) -> Option<Vec<u8>> {
+    match v {
+        Value::Hash(h) => h.get(field).map(|v| v.to_vec()),
+        _ => None,
+    }
 }
 
 /// Which kind of collection is sorted.
@@ -57,20 +60,33 @@ enum Kind {
 
 /// The elements of a sortable value in their native order (list order, set iteration order,
 /// sorted set score order). `None` for values SORT refuses.
-/// TODO(lists, sets), once merged: `Value::List(l) => (Kind::List, l.to_vecs())` and
-/// `Value::Set(s) => (Kind::Set, s.iter().map(|m| m.to_vec()).collect())`.
 fn native_elements(v: &Value) -> Option<(Kind, Vec<Vec<u8>>)> {
     match v {
+        Value::List(l) => {
+            let mut v = Vec::with_capacity(l.len());
+            l.visit(0, false, |e| {
+                v.push(e.to_vec());
+                true
+            });
+            Some((Kind::List, v))
+        }
+        Value::Set(s) => Some((Kind::Set, s.iter().map(|m| m.to_vec()).collect())),
         Value::ZSet(z) => Some((Kind::ZSet, z.iter(false).map(|(e, _)| e.to_vec()).collect())),
         _ => None,
     }
 }
 
-/// Build the list value STORE writes.
-/// TODO(lists), once merged: a `Quicklist::new(list-max-listpack-size, list-compress-depth)`
-/// with every item pushed at the tail, as `Value::List`.
-fn make_list(_items: Vec<Vec<u8>>) -> Option<Value> {
-    None
+/// Build the list value STORE writes: a quicklist with the configured fill and compress
+/// depth, every item pushed at the tail.
+fn make_list(ctx: &Ctx, items: Vec<Vec<u8>>) -> Value {
+    let mut ql = Quicklist::new(
+        ctx.srv.config.list_max_listpack_size,
+        ctx.srv.config.list_compress_depth,
+    );
+    for it in &items {
+        ql.push(it, true);
+    }
+    Value::List(Box::new(ql))
 }
 
 /// One element and what it sorts by.
@@ -266,9 +282,7 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
                 }
             }
             if outputlen > 0 {
-                let list = make_list(out).ok_or(CmdError::Static(
-                    "ERR SORT ... STORE is not available yet (lists pending)",
-                ))?;
+                let list = make_list(ctx, out);
                 ctx.set_key(dst, list, false);
                 ctx.notify(notify::LIST, "sortstore", dst);
                 ctx.dirty(outputlen as u64);

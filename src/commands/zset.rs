@@ -727,31 +727,6 @@ fn zpopmax(ctx: &mut Ctx) -> CmdResult {
     zpop_minmax(ctx, true)
 }
 
-/// Parse a blocking timeout in seconds into an absolute time in ms, 0 for forever
-/// (getTimeoutFromObjectOrReply).
-pub fn parse_timeout_secs(arg: &[u8]) -> Result<i64, CmdError> {
-    let err = CmdError::Static("ERR timeout is not a float or out of range");
-    let v = crate::util::longdouble::string2ld(arg)
-        .ok_or(err.clone())?
-        .to_f64();
-    if !v.is_finite() {
-        return Err(err);
-    }
-    let ms = (v * 1000.0).ceil();
-    if ms < 0.0 {
-        return Err(errors::TIMEOUT_NEG);
-    }
-    if ms >= i64::MAX as f64 {
-        return Err(err);
-    }
-    let ms = ms as i64;
-    Ok(if ms > 0 {
-        ms.saturating_add(crate::server::mstime())
-    } else {
-        0
-    })
-}
-
 /// BZPOPMIN/BZPOPMAX/BZMPOP (blockingGenericZpopCommand): serve the first non-empty key and
 /// propagate as the non-blocking pop, or block.
 fn blocking_pop(
@@ -762,7 +737,7 @@ fn blocking_pop(
     count: i64,
     nested: bool,
 ) -> CmdResult {
-    let timeout = parse_timeout_secs(ctx.arg(timeout_idx))?;
+    let timeout = crate::blocking::parse_timeout(ctx.arg(timeout_idx), ctx.now_ms())?;
     if let Some(i) = first_nonempty(ctx, keys)? {
         let key = &keys[i];
         let len = write_zset(ctx, key)?.map_or(0, |z| z.len()) as i64;
@@ -780,7 +755,7 @@ fn blocking_pop(
         return Ok(());
     }
     // Inside MULTI/EXEC a blocking pop cannot block (CLIENT_DENY_BLOCKING).
-    if ctx.srv.in_exec || ctx.client.has(crate::client::flags::MULTI) {
+    if crate::blocking::deny_blocking(ctx) {
         ctx.reply().null_array();
         return Ok(());
     }
@@ -1000,6 +975,7 @@ fn aggregate(target: &mut f64, val: f64, a: Aggr) {
 enum Src<'a> {
     Missing,
     Z(&'a ZSet),
+    S(&'a crate::types::set::Set),
 }
 
 impl<'a> Src<'a> {
@@ -1009,8 +985,10 @@ impl<'a> Src<'a> {
                 value: Value::ZSet(z),
                 ..
             }) => Src::Z(z),
-            // TODO(sets), once merged: `Value::Set(s) => Src::S(s)`, with len `s.len()`,
-            // for_each over `s.iter()` scoring 1.0, find `s.contains(e).then_some(1.0)`.
+            Some(RObj {
+                value: Value::Set(s),
+                ..
+            }) => Src::S(s),
             _ => Src::Missing,
         }
     }
@@ -1018,14 +996,25 @@ impl<'a> Src<'a> {
         match self {
             Src::Missing => 0,
             Src::Z(z) => z.len(),
+            Src::S(s) => s.len(),
         }
     }
     fn for_each(&self, mut f: impl FnMut(&[u8], f64) -> bool) {
-        if let Src::Z(z) = self {
-            // Highest first, like Redis's zuiNext.
-            for (e, s) in z.iter(true) {
-                if !with_member(e, |b| f(b, s)) {
-                    break;
+        match self {
+            Src::Missing => {}
+            Src::Z(z) => {
+                // Highest first, like Redis's zuiNext.
+                for (e, s) in z.iter(true) {
+                    if !with_member(e, |b| f(b, s)) {
+                        break;
+                    }
+                }
+            }
+            Src::S(set) => {
+                for m in set.iter() {
+                    if !with_member(m, |b| f(b, 1.0)) {
+                        break;
+                    }
                 }
             }
         }
@@ -1034,11 +1023,13 @@ impl<'a> Src<'a> {
         match self {
             Src::Missing => None,
             Src::Z(z) => z.score(e),
+            Src::S(s) => s.contains(e).then_some(1.0),
         }
     }
     fn same(&self, o: &Src) -> bool {
         match (self, o) {
             (Src::Z(a), Src::Z(b)) => std::ptr::eq(*a, *b),
+            (Src::S(a), Src::S(b)) => std::ptr::eq(*a, *b),
             _ => false,
         }
     }
@@ -1046,8 +1037,7 @@ impl<'a> Src<'a> {
 
 /// Is the value a valid set-operation input (a sorted set or a set)?
 fn is_setop_input(v: &Value) -> bool {
-    // TODO(sets): accept Value::Set once merged.
-    matches!(v, Value::ZSet(_))
+    matches!(v, Value::ZSet(_) | Value::Set(_))
 }
 
 /// zunionInterDiffGenericCommand.
@@ -1255,81 +1245,14 @@ fn zdiffstore(ctx: &mut Ctx) -> CmdResult {
 // ZSCAN
 // ---------------------------------------------------------------------------------------------
 
-/// ZSCAN (scanGenericCommand for a sorted set). TODO, once `scan_generic` is merged: impl
-/// `ScanSource for ZSet` (pairs; a listpack pushes every entry as stored and returns `None`;
-/// a skiplist scans `dict` pushing member and `fmt_g17(score)`) and call it from here.
+/// ZSCAN, through the shared scan machinery (the `ScanSource` impl is with the type).
 fn zscan(ctx: &mut Ctx) -> CmdResult {
+    let cursor = crate::commands::scan::parse_scan_cursor(ctx.arg(2))?;
     let key = ctx.arg(1);
-    let cur = ctx.arg(2);
-    let cursor = match crate::util::numbers::string2ull(cur) {
-        Some(c) if !cur.first().is_some_and(|b| b.is_ascii_whitespace()) => c,
-        _ => return Err(CmdError::Static("ERR invalid cursor")),
-    };
-    let mut count = 10i64;
-    let mut pat: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < ctx.argv.len() {
-        let left = ctx.argv.len() - i;
-        if is(ctx.arg(i), "count") && left >= 2 {
-            count = parse_i64(ctx.arg(i + 1))?;
-            if count < 1 {
-                return Err(errors::SYNTAX);
-            }
-            i += 2;
-        } else if is(ctx.arg(i), "match") && left >= 2 {
-            let p = ctx.arg(i + 1);
-            pat = if p == b"*" { None } else { Some(p) };
-            i += 2;
-        } else {
-            return Err(errors::SYNTAX);
-        }
-    }
-    let (z, r) = match read_zset(ctx, key)? {
-        (None, r) => {
-            r.array_len(2);
-            r.bulk(b"0");
-            r.array_len(0);
-            return Ok(());
-        }
-        (Some(z), r) => (z, r),
-    };
-    let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    let next = match z {
-        ZSet::Listpack(lp) => {
-            for (e, s) in lp.pairs() {
-                out.push((e.to_vec(), s.to_vec()));
-            }
-            0
-        }
-        ZSet::Skiplist(zs) => {
-            let mut c = cursor;
-            let mut maxiter = count * 10;
-            loop {
-                c = zs.dict.scan(c, |k, v| {
-                    out.push((
-                        k.to_vec(),
-                        crate::util::numbers::fmt_g17(*v).as_bytes().to_vec(),
-                    ))
-                });
-                maxiter -= 1;
-                if c == 0 || maxiter == 0 || out.len() >= count as usize {
-                    break;
-                }
-            }
-            c
-        }
-    };
-    if let Some(p) = pat {
-        out.retain(|(e, _)| crate::util::glob::string_match(p, e, false));
-    }
-    r.array_len(2);
-    r.bulk(crate::util::numbers::ull2string(next).as_bytes());
-    r.array_len(out.len() * 2);
-    for (e, s) in &out {
-        r.bulk(e);
-        r.bulk(s);
-    }
-    Ok(())
+    crate::commands::scan::scan_generic(ctx, Some(key), cursor, |v| match v {
+        Value::ZSet(z) => Some(z),
+        _ => None,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

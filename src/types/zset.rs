@@ -881,6 +881,28 @@ fn load_string_double(r: &mut RdbReader) -> io::Result<f64> {
     }
 }
 
+/// ZSCAN: members and scores. A listpack hands back its entries as stored; the skiplist form
+/// walks its dict, formatting scores as `%.17Lg` of the score (createStringObjectFromLongDouble),
+/// which for a double is its `%.17g`.
+impl crate::commands::scan::ScanSource for ZSet {
+    fn pairs(&self) -> bool {
+        true
+    }
+
+    fn scan_step(&self, cursor: u64, out: &mut Vec<Vec<u8>>) -> Option<u64> {
+        match self {
+            ZSet::Listpack(lp) => {
+                out.extend(lp.iter().map(|v| v.to_vec()));
+                None
+            }
+            ZSet::Skiplist(zs) => Some(zs.dict.scan(cursor, |k, v| {
+                out.push(k.to_vec());
+                out.push(crate::util::numbers::fmt_g17(*v).as_bytes().to_vec());
+            })),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
