@@ -66,3 +66,61 @@ fn zset_survives_debug_reload() {
         arr(&["a", "1", "b", "2.5"])
     );
 }
+
+#[test]
+fn set_operations_take_plain_sets() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    c.cmd(&["sadd", "s", "1", "2", "x"]);
+    c.cmd(&["zadd", "z", "5", "x", "7", "1"]);
+    assert_eq!(
+        c.cmd(&["zunion", "2", "s", "z", "weights", "3", "1", "withscores"]),
+        arr(&["2", "3", "x", "8", "1", "10"])
+    );
+    assert_eq!(c.cmd(&["zintercard", "2", "s", "z"]), Reply::Int(2));
+    assert_eq!(
+        c.cmd(&["zdiff", "2", "s", "z", "withscores"]),
+        arr(&["2", "1"])
+    );
+    assert_eq!(c.cmd(&["zinterstore", "d", "2", "z", "s"]), Reply::Int(2));
+    assert_eq!(
+        c.cmd(&["zrange", "d", "0", "-1", "withscores"]),
+        arr(&["x", "6", "1", "8"])
+    );
+}
+
+#[test]
+fn sort_lists_sets_and_store() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    c.cmd(&["rpush", "l", "3", "1", "2"]);
+    c.cmd(&["hset", "h_1", "f", "30"]);
+    c.cmd(&["hset", "h_2", "f", "20"]);
+    c.cmd(&["hset", "h_3", "f", "10"]);
+    assert_eq!(
+        c.cmd(&["sort", "l", "by", "h_*->f", "get", "#", "get", "h_*->f"]),
+        arr(&["3", "10", "2", "20", "1", "30"])
+    );
+    assert_eq!(c.cmd(&["sort", "l", "store", "out"]), Reply::Int(3));
+    assert_eq!(c.cmd(&["object", "encoding", "out"]), bulk("quicklist"));
+    assert_eq!(c.cmd(&["lrange", "out", "0", "-1"]), arr(&["1", "2", "3"]));
+    c.cmd(&["sadd", "s", "b", "a", "c"]);
+    assert_eq!(
+        c.cmd(&["sort", "s", "alpha", "desc"]),
+        arr(&["c", "b", "a"])
+    );
+    assert_eq!(
+        c.cmd(&["sort", "s", "by", "nosort", "store", "out"]),
+        Reply::Int(3)
+    );
+    assert_eq!(c.cmd(&["lrange", "out", "0", "-1"]), arr(&["a", "b", "c"]));
+    assert_eq!(
+        c.cmd(&["sort", "s"]),
+        Reply::Error("ERR One or more scores can't be converted into double".into())
+    );
+    assert_eq!(
+        c.cmd(&["sort", "l", "limit", "5", "5", "store", "out"]),
+        Reply::Int(0)
+    );
+    assert_eq!(c.cmd(&["exists", "out"]), Reply::Int(0));
+}

@@ -919,6 +919,46 @@ mod tests {
     }
 
     #[test]
+    fn scan_pairs_scores_like_redis() {
+        use crate::commands::scan::ScanSource;
+        let mut lp = ZSet::new_listpack();
+        let mut sk = ZSet::new_skiplist();
+        for z in [&mut lp, &mut sk] {
+            z.add(1.1, b"a", AddFlags::default(), L);
+            z.add(3.0, b"b", AddFlags::default(), L);
+            z.add(f64::NEG_INFINITY, b"c", AddFlags::default(), L);
+        }
+        let mut out = Vec::new();
+        assert_eq!(lp.scan_step(0, &mut out), None);
+        // The listpack hands back its stored text.
+        assert_eq!(
+            out,
+            [&b"c"[..], b"-inf", b"a", b"1.1000000000000001", b"b", b"3"]
+        );
+        let mut out = Vec::new();
+        let mut cursor = 0;
+        loop {
+            cursor = sk.scan_step(cursor, &mut out).expect("hash table");
+            if cursor == 0 {
+                break;
+            }
+        }
+        let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = out
+            .chunks(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect();
+        pairs.sort();
+        assert_eq!(
+            pairs,
+            [
+                (b"a".to_vec(), b"1.1000000000000001".to_vec()),
+                (b"b".to_vec(), b"3".to_vec()),
+                (b"c".to_vec(), b"-inf".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
     fn listpack_and_skiplist_agree() {
         let mut a = ZSet::new_listpack();
         let mut b = ZSet::new_skiplist();
