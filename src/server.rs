@@ -180,6 +180,8 @@ pub struct Server {
     /// oom_score_adj before we first changed it, while we control it.
     pub oom_score_adj_base: Option<i32>,
     pub bgsave: crate::persistence::bgsave::BgSave,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE and RDB loading skip the CRC64 check.
+    pub skip_checksum_validation: bool,
 }
 
 /// Wall-clock milliseconds since the Unix epoch.
@@ -292,6 +294,7 @@ impl Server {
             error_snapshot: 0,
             oom_score_adj_base: None,
             bgsave: Default::default(),
+            skip_checksum_validation: false,
             config,
             config_file,
         })

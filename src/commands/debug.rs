@@ -209,6 +209,11 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             r.simple(s.as_bytes());
         }
         ("reload", _) => debug_reload(ctx)?,
+        ("set-skip-checksum-validation", 3) => {
+            ctx.srv.skip_checksum_validation =
+                crate::util::numbers::string2ll(ctx.arg(2)).unwrap_or(0) != 0;
+            ctx.reply().ok();
+        }
         ("quicklist-packed-threshold", 3) => {
             let ok = crate::config::parse_memory(ctx.arg(2))
                 .is_some_and(crate::types::quicklist::set_packed_threshold);

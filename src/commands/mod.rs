@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod debug;
+pub mod dump;
 pub mod hash;
 pub mod keyspace;
 pub mod list;
@@ -23,6 +24,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     server::COMMANDS,
     debug::COMMANDS,
+    dump::COMMANDS,
     keyspace::COMMANDS,
     object::COMMANDS,
     string::COMMANDS,

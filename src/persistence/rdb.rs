@@ -52,6 +52,11 @@ impl<W: Write> RdbWriter<W> {
         }
     }
 
+    /// The underlying writer.
+    pub fn into_inner(self) -> W {
+        self.w
+    }
+
     /// Raw bytes.
     pub fn raw(&mut self, b: &[u8]) -> io::Result<()> {
         self.digest.update(b);
