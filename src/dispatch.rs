@@ -27,7 +27,12 @@ impl Server {
                     Ok(Parsed::Incomplete) => return,
                     Ok(Parsed::Command) => {}
                     Err(e) => {
-                        log::debug!("Protocol error ({}) from client: id={} addr={}", e.reason, c.id, c.addr);
+                        log::debug!(
+                            "Protocol error ({}) from client: id={} addr={}",
+                            e.reason,
+                            c.id,
+                            c.addr
+                        );
                         let text = format!("ERR {}", e.reply);
                         self.stats.record_error(&text);
                         c.reply.error_line(text.as_bytes());
@@ -61,7 +66,9 @@ impl Server {
             Lookup::Found(id) => {
                 let spec = self.commands.entries[id].spec;
                 let in_multi_exec = c.has(cf::MULTI) && spec.name == "exec";
-                spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE) || in_multi_exec && c.multi_queue.iter().any(|q| self.argv_is_write(&q.argv))
+                spec.has(flags::WRITE)
+                    || spec.has(flags::MAY_REPLICATE)
+                    || in_multi_exec && c.multi_queue.iter().any(|q| self.argv_is_write(&q.argv))
             }
             _ => false,
         }
@@ -69,7 +76,9 @@ impl Server {
 
     fn argv_is_write(&self, argv: &[Bytes]) -> bool {
         match self.commands.lookup(argv) {
-            Lookup::Found(id) => self.commands.entries[id].spec.has(flags::WRITE | flags::MAY_REPLICATE),
+            Lookup::Found(id) => self.commands.entries[id]
+                .spec
+                .has(flags::WRITE | flags::MAY_REPLICATE),
             _ => false,
         }
     }
@@ -132,7 +141,10 @@ impl Server {
                     let s: String = s.chars().take(room).collect();
                     args.push_str(&format!("'{}' ", s));
                 }
-                let name: String = String::from_utf8_lossy(&argv[0]).chars().take(128).collect();
+                let name: String = String::from_utf8_lossy(&argv[0])
+                    .chars()
+                    .take(128)
+                    .collect();
                 let e = CmdError::err(format!(
                     "unknown command '{}', with args beginning with: {}",
                     name, args
@@ -141,7 +153,10 @@ impl Server {
                 return;
             }
             Lookup::UnknownSub(parent) => {
-                let sub: String = String::from_utf8_lossy(&argv[1]).chars().take(128).collect();
+                let sub: String = String::from_utf8_lossy(&argv[1])
+                    .chars()
+                    .take(128)
+                    .collect();
                 let e = CmdError::err(format!(
                     "unknown subcommand '{}'. Try {} HELP.",
                     sub,
@@ -161,7 +176,10 @@ impl Server {
             self.reject(c, Some(id), &e);
             return;
         }
-        if spec.has(flags::PROTECTED) && spec.name == "debug" && !self.config.enable_debug_command.allows(is_local(c)) {
+        if spec.has(flags::PROTECTED)
+            && spec.name == "debug"
+            && !self.config.enable_debug_command.allows(is_local(c))
+        {
             let e = CmdError::err("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
             self.reject(c, Some(id), &e);
             return;
@@ -171,13 +189,25 @@ impl Server {
             return;
         }
         if c.has(cf::MULTI) && spec.has(flags::NO_MULTI) {
-            self.reject(c, Some(id), &CmdError::err("Command not allowed inside a transaction"));
+            self.reject(
+                c,
+                Some(id),
+                &CmdError::err("Command not allowed inside a transaction"),
+            );
             return;
         }
         if c.has(cf::PUBSUB) && c.reply.resp == 2 {
             let allowed = matches!(
                 spec.name,
-                "ping" | "subscribe" | "ssubscribe" | "unsubscribe" | "sunsubscribe" | "psubscribe" | "punsubscribe" | "quit" | "reset"
+                "ping"
+                    | "subscribe"
+                    | "ssubscribe"
+                    | "unsubscribe"
+                    | "sunsubscribe"
+                    | "psubscribe"
+                    | "punsubscribe"
+                    | "quit"
+                    | "reset"
             );
             if !allowed {
                 let e = CmdError::err(format!(
@@ -188,7 +218,12 @@ impl Server {
                 return;
             }
         }
-        if c.has(cf::MULTI) && !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+        if c.has(cf::MULTI)
+            && !matches!(
+                spec.name,
+                "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+            )
+        {
             crate::commands::multi::queue_command(self, c, argv);
             return;
         }
@@ -198,7 +233,9 @@ impl Server {
     /// Execute command `id` for client `c` (Redis's call()).
     pub fn call(&mut self, c: &mut Client, id: usize, argv: &[Bytes]) {
         let spec = self.commands.entries[id].spec;
-        let handler = spec.handler.expect("container commands resolve to subcommands");
+        let handler = spec
+            .handler
+            .expect("container commands resolve to subcommands");
         let dirty_before = self.dirty;
         let errors_before = self.stats.total_error_replies;
         let start = ustime();
@@ -227,10 +264,15 @@ impl Server {
         stats.usec += duration;
         self.stats.total_commands += 1;
         let fast = spec.has(flags::FAST);
-        self.latency
-            .add_sample_if_needed(self.config.latency_monitor_threshold, if fast { "fast-command" } else { "command" }, duration / 1000, self.now_ms / 1000);
+        self.latency.add_sample_if_needed(
+            self.config.latency_monitor_threshold,
+            if fast { "fast-command" } else { "command" },
+            duration / 1000,
+            self.now_ms / 1000,
+        );
         if !spec.has(flags::SKIP_SLOWLOG) && !c.has(cf::BLOCKED) {
-            self.slowlog.push_if_needed(&self.config, c, argv, duration, self.now_ms / 1000);
+            self.slowlog
+                .push_if_needed(&self.config, c, argv, duration, self.now_ms / 1000);
         }
         if !spec.has(flags::SKIP_MONITOR | flags::ADMIN) && !self.monitors.is_empty() {
             crate::commands::server::feed_monitors(self, c, db_before, argv);
@@ -253,7 +295,6 @@ impl Server {
     /// arrive with persistence and replication.
     pub fn propagate(&mut self, _db: usize, _argv: Vec<Bytes>) {}
 }
-
 
 /// Is the client connected locally (unix socket or loopback)? Protected configs and DEBUG
 /// with `local` allow these only.

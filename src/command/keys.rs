@@ -45,7 +45,11 @@ pub fn get_keys(spec: &CommandSpec, argv: &[Bytes]) -> Vec<(usize, u32)> {
             continue;
         }
         let (last, step) = match ks.find {
-            FindKeys::Range { lastkey, step, limit } => {
+            FindKeys::Range {
+                lastkey,
+                step,
+                limit,
+            } => {
                 let last = if lastkey >= 0 {
                     first + lastkey
                 } else if limit <= 1 {
@@ -55,7 +59,11 @@ pub fn get_keys(spec: &CommandSpec, argv: &[Bytes]) -> Vec<(usize, u32)> {
                 };
                 (last, step)
             }
-            FindKeys::Keynum { keynumidx, firstkey, step } => {
+            FindKeys::Keynum {
+                keynumidx,
+                firstkey,
+                step,
+            } => {
                 let idx = first + keynumidx;
                 if idx >= argc {
                     continue;

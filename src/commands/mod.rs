@@ -1,6 +1,7 @@
 //! Command families, one file each, as Redis groups them. [`ALL`] is what the command table is
 //! built from.
 
+pub mod bitops;
 pub mod connection;
 pub mod debug;
 pub mod keyspace;
@@ -18,6 +19,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     debug::COMMANDS,
     keyspace::COMMANDS,
     string::COMMANDS,
+    bitops::COMMANDS,
     multi::COMMANDS,
     pubsub::COMMANDS,
 ];

@@ -9,7 +9,9 @@ use bytes::Bytes;
 
 use crate::client::{flags as cf, Client, QueuedCommand};
 use crate::command::table::Lookup;
-use crate::command::{acl, flags::*, keyflags, CmdError, CmdResult, CommandSpec, Ctx, Group, KeySpec};
+use crate::command::{
+    acl, flags::*, keyflags, CmdError, CmdResult, CommandSpec, Ctx, Group, KeySpec,
+};
 use crate::server::Server;
 
 /// Which clients watch which keys, by (db, key).
@@ -23,7 +25,9 @@ pub struct Watches {
 /// Queue a command inside MULTI (reply +QUEUED).
 pub fn queue_command(_srv: &mut Server, c: &mut Client, argv: &[Bytes]) {
     c.multi_argv_bytes += argv.iter().map(|a| a.len()).sum::<usize>();
-    c.multi_queue.push(QueuedCommand { argv: argv.to_vec() });
+    c.multi_queue.push(QueuedCommand {
+        argv: argv.to_vec(),
+    });
     c.reply.raw(b"+QUEUED\r\n");
 }
 
@@ -47,6 +51,23 @@ pub fn touch_all_watched_keys_in_db(srv: &mut Server, db: usize) {
         .keys
         .iter()
         .filter(|((d, k), _)| *d == db && srv.dbs[db].keys.contains_key(&k[..]))
+        .flat_map(|(_, v)| v.iter().copied())
+        .collect();
+    srv.watches.dirty.extend(touched);
+}
+
+/// SWAPDB's invalidation (Redis's touchAllWatchedKeysInDb(emptied, replaced_with)): a key
+/// watched in `emptied` is touched if it exists there now or will exist after the swap.
+pub fn touch_watched_keys_on_swap(srv: &mut Server, emptied: usize, replaced_with: usize) {
+    let touched: Vec<usize> = srv
+        .watches
+        .keys
+        .iter()
+        .filter(|((d, k), _)| {
+            *d == emptied
+                && (srv.dbs[emptied].keys.contains_key(&k[..])
+                    || srv.dbs[replaced_with].keys.contains_key(&k[..]))
+        })
         .flat_map(|(_, v)| v.iter().copied())
         .collect();
     srv.watches.dirty.extend(touched);
@@ -107,7 +128,9 @@ fn exec(ctx: &mut Ctx) -> CmdResult {
     if c.has(cf::DIRTY_EXEC) {
         discard_transaction(srv, c);
         unwatch_all(srv, c);
-        return Err(CmdError::Static("EXECABORT Transaction discarded because of previous errors."));
+        return Err(CmdError::Static(
+            "EXECABORT Transaction discarded because of previous errors.",
+        ));
     }
     if srv.watches.dirty.contains(&c.key) || expired_watch {
         discard_transaction(srv, c);
@@ -142,7 +165,12 @@ fn watch(ctx: &mut Ctx) -> CmdResult {
             continue;
         }
         ctx.client.watched.push((db, key.clone()));
-        ctx.srv.watches.keys.entry((db, key.clone())).or_default().push(ctx.client.key);
+        ctx.srv
+            .watches
+            .keys
+            .entry((db, key.clone()))
+            .or_default()
+            .push(ctx.client.key);
     }
     ctx.reply().ok();
     Ok(())
@@ -159,9 +187,45 @@ const WATCH_KEYS: &[KeySpec] = &[KeySpec::range(1, -1, 1, keyflags::RO)];
 
 /// Transaction commands.
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("multi", 1, multi).flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY).acl(TX).group(Group::Transactions).since("1.2.0").doc("Starts a transaction.", "O(1)"),
-    CommandSpec::new("exec", 1, exec).flags(NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG).acl(TX).group(Group::Transactions).since("1.2.0").doc("Executes all commands in a transaction.", "Depends on commands in the transaction"),
-    CommandSpec::new("discard", 1, discard).flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY).acl(TX).group(Group::Transactions).since("2.0.0").doc("Discards a transaction.", "O(N), when N is the number of queued commands"),
-    CommandSpec::new("watch", -2, watch).flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY).acl(TX).keys(WATCH_KEYS).group(Group::Transactions).since("2.2.0").doc("Monitors changes to keys to determine the execution of a transaction.", "O(1) for every key.").syntax("key:key..."),
-    CommandSpec::new("unwatch", 1, unwatch).flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY).acl(TX).group(Group::Transactions).since("2.2.0").doc("Forgets about watched keys of a transaction.", "O(1)"),
+    CommandSpec::new("multi", 1, multi)
+        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+        .acl(TX)
+        .group(Group::Transactions)
+        .since("1.2.0")
+        .doc("Starts a transaction.", "O(1)"),
+    CommandSpec::new("exec", 1, exec)
+        .flags(NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG)
+        .acl(TX)
+        .group(Group::Transactions)
+        .since("1.2.0")
+        .doc(
+            "Executes all commands in a transaction.",
+            "Depends on commands in the transaction",
+        ),
+    CommandSpec::new("discard", 1, discard)
+        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+        .acl(TX)
+        .group(Group::Transactions)
+        .since("2.0.0")
+        .doc(
+            "Discards a transaction.",
+            "O(N), when N is the number of queued commands",
+        ),
+    CommandSpec::new("watch", -2, watch)
+        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+        .acl(TX)
+        .keys(WATCH_KEYS)
+        .group(Group::Transactions)
+        .since("2.2.0")
+        .doc(
+            "Monitors changes to keys to determine the execution of a transaction.",
+            "O(1) for every key.",
+        )
+        .syntax("key:key..."),
+    CommandSpec::new("unwatch", 1, unwatch)
+        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+        .acl(TX)
+        .group(Group::Transactions)
+        .since("2.2.0")
+        .doc("Forgets about watched keys of a transaction.", "O(1)"),
 ];

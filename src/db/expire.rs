@@ -31,7 +31,9 @@ pub fn active_expire_cycle(srv: &mut Server, kind: Cycle) {
     let start = crate::server::ustime();
     let limit_us = match kind {
         Cycle::Fast => FAST_DURATION_US + FAST_DURATION_US / 4 * effort as i64,
-        Cycle::Slow => (SLOW_TIME_PERC + 2 * effort as i64) * 1_000_000 / srv.hz.max(1) as i64 / 100,
+        Cycle::Slow => {
+            (SLOW_TIME_PERC + 2 * effort as i64) * 1_000_000 / srv.hz.max(1) as i64 / 100
+        }
     };
     if kind == Cycle::Fast && srv.dbs.iter().all(|d| d.expires.is_empty()) {
         return;
