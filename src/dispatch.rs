@@ -85,6 +85,21 @@ impl Server {
 
     /// Write an error that rejects a command before it runs (counted as rejected).
     fn reject(&mut self, c: &mut Client, cmd_id: Option<usize>, e: &CmdError) {
+        if let Some(id) = cmd_id {
+            if self.commands.entries[id].spec.name == "exec" && c.has(cf::MULTI) {
+                // A rejected EXEC aborts the transaction (Redis's execCommandAbort).
+                let e = CmdError::Owned(format!(
+                    "EXECABORT Transaction discarded because of: {}",
+                    e.text()
+                ));
+                self.stats.record_error(e.text());
+                self.commands.entries[id].stats.rejected += 1;
+                crate::commands::multi::discard_transaction(self, c);
+                crate::commands::multi::unwatch_all(self, c);
+                c.reply.error_line(e.text().as_bytes());
+                return;
+            }
+        }
         self.stats.record_error(e.text());
         if let Some(id) = cmd_id {
             self.commands.entries[id].stats.rejected += 1;
@@ -121,6 +136,10 @@ impl Server {
         self.process_argv_inner(c, argv);
         if skip_reply && c.reply_mode != ReplyMode::On {
             c.reply.buf.truncate(reply_mark.max(c.reply.sent));
+        }
+        if !c.kept_pushes.is_empty() {
+            let pushes = std::mem::take(&mut c.kept_pushes);
+            c.reply.raw(&pushes);
         }
         if c.reply_mode == ReplyMode::Skip {
             c.reply_mode = ReplyMode::On;
@@ -218,6 +237,14 @@ impl Server {
                 return;
             }
         }
+        if self.config.maxmemory > 0 && self.oom_rejects(c, spec) {
+            self.reject(
+                c,
+                Some(id),
+                &CmdError::Static("OOM command not allowed when used memory > 'maxmemory'."),
+            );
+            return;
+        }
         if c.has(cf::MULTI)
             && !matches!(
                 spec.name,
@@ -228,6 +255,24 @@ impl Server {
             return;
         }
         self.call(c, id, argv);
+    }
+
+    /// Would this command be refused for memory now? Commands that may grow memory are, and
+    /// inside MULTI so is queuing anything but EXEC/DISCARD/QUIT/RESET; EXEC counts as growing
+    /// when a queued command does. (The eviction part of Redis's performEvictions is not here:
+    /// memory over the limit simply fails.)
+    fn oom_rejects(&self, c: &Client, spec: &crate::command::CommandSpec) -> bool {
+        let denyoom = spec.has(flags::DENYOOM)
+            || (spec.name == "exec"
+                && c.multi_queue
+                    .iter()
+                    .any(|q| match self.commands.lookup(&q.argv) {
+                        Lookup::Found(id) => self.commands.entries[id].spec.has(flags::DENYOOM),
+                        _ => false,
+                    }));
+        let in_multi =
+            c.has(cf::MULTI) && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
+        (denyoom || in_multi) && crate::alloc::used_memory() > self.config.maxmemory as usize
     }
 
     /// Execute command `id` for client `c` (Redis's call()).
