@@ -322,8 +322,9 @@ impl Server {
         if !spec.has(flags::SKIP_MONITOR | flags::ADMIN) && !self.monitors.is_empty() {
             crate::commands::server::feed_monitors(self, c, db_before, argv);
         }
-        let dirty = self.dirty - dirty_before;
-        if dirty > 0 && !prop.prevent {
+        // A SAVE inside the command (FLUSHALL with save points) resets the counter.
+        let dirty = self.dirty != dirty_before;
+        if (dirty || prop.force) && !prop.prevent {
             let main = prop.rewritten.unwrap_or_else(|| argv.to_vec());
             self.propagate(db_before, main);
         }

@@ -26,7 +26,7 @@ fn exists(ctx: &mut Ctx) -> CmdResult {
     let mut n = 0;
     for i in 1..ctx.argv.len() {
         let key = ctx.arg(i);
-        if ctx.read(key).0.is_some() {
+        if ctx.read_notouch(key).0.is_some() {
             n += 1;
         }
     }
@@ -36,7 +36,7 @@ fn exists(ctx: &mut Ctx) -> CmdResult {
 
 fn type_cmd(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
-    let (o, r) = ctx.read(key);
+    let (o, r) = ctx.read_notouch(key);
     let t = o.map(|o| o.value.type_name()).unwrap_or("none");
     r.simple(t.as_bytes());
     Ok(())
@@ -74,7 +74,9 @@ fn flushdb(ctx: &mut Ctx) -> CmdResult {
     let db = ctx.client.db;
     crate::commands::multi::touch_all_watched_keys_in_db(ctx.srv, db);
     let n = ctx.srv.dbs[db].clear();
-    ctx.dirty(n as u64 + 1);
+    ctx.dirty(n as u64);
+    // Replicate even when the db was already empty.
+    ctx.prop.force = true;
     ctx.reply().ok();
     Ok(())
 }
@@ -86,7 +88,13 @@ fn flushall(ctx: &mut Ctx) -> CmdResult {
         crate::commands::multi::touch_all_watched_keys_in_db(ctx.srv, db);
         n += ctx.srv.dbs[db].clear();
     }
-    ctx.dirty(n as u64 + 1);
+    ctx.dirty(n as u64);
+    // With save points configured, FLUSHALL also writes the (now empty) snapshot, which
+    // resets the dirty counter (Redis's flushAllDataAndResetRDB).
+    if !ctx.srv.config.save.is_empty() {
+        let _ = crate::persistence::rdb::save(ctx.srv);
+    }
+    ctx.prop.force = true;
     ctx.reply().ok();
     Ok(())
 }
@@ -204,7 +212,7 @@ fn pexpireat(ctx: &mut Ctx) -> CmdResult {
 
 fn ttl_generic(ctx: &mut Ctx, ms: bool, absolute: bool) -> CmdResult {
     let key = ctx.arg(1);
-    if ctx.read(key).0.is_none() {
+    if ctx.read_notouch(key).0.is_none() {
         ctx.reply().int(-2);
         return Ok(());
     }

@@ -189,13 +189,25 @@ impl<'a> Ctx<'a> {
     /// Look a key up for reading (Redis's lookupKeyRead): lazy expiry, keyspace hit/miss
     /// statistics, LRU stamp. Returns the object and the reply buffer, borrowed together.
     pub fn read(&mut self, key: &[u8]) -> (Option<&RObj>, &mut ReplyBuf) {
+        self.read_with(key, true)
+    }
+
+    /// Like [`Ctx::read`] but without stamping the access clock (Redis's LOOKUP_NOTOUCH: TYPE,
+    /// EXISTS, TTL and friends do not count as accesses).
+    pub fn read_notouch(&mut self, key: &[u8]) -> (Option<&RObj>, &mut ReplyBuf) {
+        self.read_with(key, false)
+    }
+
+    fn read_with(&mut self, key: &[u8], touch: bool) -> (Option<&RObj>, &mut ReplyBuf) {
         let expired = self.expire_if_needed(key);
         let db = self.client.db;
         if !expired && self.srv.dbs[db].keys.contains_key(key) {
             let clock = self.srv.access_clock();
             self.srv.stats.keyspace_hits += 1;
             let o = self.srv.dbs[db].keys.get_mut(key).expect("present");
-            clock.touch(o);
+            if touch {
+                clock.touch(o);
+            }
             return (Some(&*o), &mut self.client.reply);
         }
         self.srv.stats.keyspace_misses += 1;
