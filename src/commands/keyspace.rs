@@ -318,6 +318,7 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
     let (_, obj) = ctx.srv.dbs[db].keys.remove(src).expect("looked up above");
     ctx.srv.dbs[db].remove_expire(src);
     ctx.srv.dbs[db].add(dst, obj);
+    ctx.notify(notify::NEW, "new", dst);
     if let Some(when) = expire {
         ctx.srv.dbs[db].set_expire(dst, when);
     }
@@ -361,6 +362,7 @@ fn move_cmd(ctx: &mut Ctx) -> CmdResult {
     let (_, obj) = ctx.srv.dbs[src].keys.remove(key).expect("looked up above");
     ctx.srv.dbs[src].remove_expire(key);
     ctx.srv.dbs[dst].add(key, obj);
+    notify_in(ctx, dst, notify::NEW, "new", key);
     if let Some(when) = expire {
         ctx.srv.dbs[dst].set_expire(key, when);
     }
@@ -411,6 +413,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
     }
     let obj = crate::types::object::RObj::new(obj.value, ctx.srv.new_obj_clock());
     ctx.srv.dbs[dst].add(newkey, obj);
+    notify_in(ctx, dst, notify::NEW, "new", newkey);
     if let Some(when) = expire {
         ctx.srv.dbs[dst].set_expire(newkey, when);
     }

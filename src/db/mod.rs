@@ -68,17 +68,22 @@ impl Db {
         self.keys.insert(key.into(), obj);
     }
 
-    /// Set `key` to `obj`, keeping its TTL only if `keep_ttl`.
-    pub fn set(&mut self, key: &[u8], obj: RObj, keep_ttl: bool) {
-        match self.keys.get_mut(key) {
-            Some(slot) => *slot = obj,
+    /// Set `key` to `obj`, keeping its TTL only if `keep_ttl`. Returns true when the key is new.
+    pub fn set(&mut self, key: &[u8], obj: RObj, keep_ttl: bool) -> bool {
+        let new = match self.keys.get_mut(key) {
+            Some(slot) => {
+                *slot = obj;
+                false
+            }
             None => {
                 self.keys.insert(key.into(), obj);
+                true
             }
-        }
+        };
         if !keep_ttl {
             self.remove_expire(key);
         }
+        new
     }
 
     /// Delete `key` and its TTL. Returns whether it existed.
@@ -263,7 +268,9 @@ impl<'a> Ctx<'a> {
     pub fn set_key(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
         let db = self.client.db;
         let obj = RObj::new(value, self.srv.new_obj_clock());
-        self.srv.dbs[db].set(key, obj, keep_ttl);
+        if self.srv.dbs[db].set(key, obj, keep_ttl) {
+            self.notify(notify::NEW, "new", key);
+        }
         self.signal_modified(key);
     }
 
