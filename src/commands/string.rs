@@ -38,16 +38,30 @@ struct SetOpts {
     expire_ms: Option<i64>,
 }
 
-/// Parse SET options from argument `start` (Redis's parseExtendedStringArgumentsOrReply).
+/// Parse SET options from argument `start` (Redis's parseExtendedStringArgumentsOrReply):
+/// NX/XX exclude each other, KEEPTTL excludes the expiry options, and of EX/PX/EXAT/PXAT only
+/// one kind may appear (repeating the same one keeps the last value).
 fn parse_set_opts(ctx: &Ctx, start: usize) -> Result<SetOpts, CmdError> {
     let mut o = SetOpts::default();
-    let mut i = start;
     let argv = ctx.argv;
-    let mut unit: Option<(&str, bool /*abs*/, bool /*ms*/)> = None;
+    // (absolute, milliseconds) of the expiry option seen, and its argument.
+    let mut unit: Option<(bool, bool)> = None;
     let mut expire_arg: &[u8] = b"";
+    let mut i = start;
     while i < argv.len() {
-        let a = &argv[i];
-        let next = argv.get(i + 1);
+        let a = &argv[i][..];
+        let has_next = i + 1 < argv.len();
+        let kind = if is(a, "ex") {
+            Some((false, false))
+        } else if is(a, "px") {
+            Some((false, true))
+        } else if is(a, "exat") {
+            Some((true, false))
+        } else if is(a, "pxat") {
+            Some((true, true))
+        } else {
+            None
+        };
         if is(a, "nx") && !o.xx {
             o.nx = true;
         } else if is(a, "xx") && !o.nx {
@@ -56,38 +70,29 @@ fn parse_set_opts(ctx: &Ctx, start: usize) -> Result<SetOpts, CmdError> {
             o.get = true;
         } else if is(a, "keepttl") && unit.is_none() {
             o.keepttl = true;
-        } else if (is(a, "ex") || is(a, "px") || is(a, "exat") || is(a, "pxat"))
-            && !o.keepttl
-            && unit.is_none()
-            && next.is_some()
+        } else if let Some(k) =
+            kind.filter(|k| has_next && !o.keepttl && unit.map_or(true, |u| u == *k))
         {
-            let ms = is(a, "px") || is(a, "pxat");
-            let abs = is(a, "exat") || is(a, "pxat");
-            unit = Some(("", abs, ms));
-            expire_arg = next.map(|b| &b[..]).unwrap_or(b"");
+            unit = Some(k);
+            expire_arg = &argv[i + 1];
             i += 1;
         } else {
             return Err(errors::SYNTAX);
         }
         i += 1;
     }
-    if let Some((_, abs, ms)) = unit {
+    if let Some((abs, ms)) = unit {
         let name = ctx.cmd.name;
+        let bad = || CmdError::err(format!("invalid expire time in '{}' command", name));
         let v = parse_i64(expire_arg)?;
-        if v <= 0 {
-            return Err(CmdError::err(format!(
-                "invalid expire time in '{}' command",
-                name
-            )));
+        if v <= 0 || (!ms && v > i64::MAX / 1000) {
+            return Err(bad());
         }
-        let mut when = if ms { Some(v) } else { v.checked_mul(1000) };
+        let mut when = if ms { v } else { v * 1000 };
         if !abs {
-            when = when.and_then(|w| w.checked_add(ctx.now_ms()));
+            when = when.checked_add(ctx.now_ms()).ok_or_else(bad)?;
         }
-        o.expire_ms =
-            Some(when.ok_or_else(|| {
-                CmdError::err(format!("invalid expire time in '{}' command", name))
-            })?);
+        o.expire_ms = Some(when);
     }
     Ok(o)
 }
@@ -116,23 +121,23 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], val: &[u8], o: &SetOpts) -> Result<boo
     ctx.notify(notify::STRING, "set", key);
     if let Some(when) = o.expire_ms {
         ctx.notify(notify::GENERIC, "expire", key);
-        // Relative expiry propagates as an absolute PXAT.
-        let mut argv = vec![
+        // Any expiry propagates as an absolute PXAT, without the other options.
+        ctx.propagate_as(vec![
             Bytes::from_static(b"SET"),
-            ctx.argv[1].clone(),
-            ctx.argv[2].clone(),
+            Bytes::copy_from_slice(key),
+            Bytes::copy_from_slice(val),
             Bytes::from_static(b"PXAT"),
             Bytes::from(when.to_string()),
-        ];
-        if o.get {
-            argv.push(Bytes::from_static(b"GET"));
-        }
-        if o.nx {
-            argv.push(Bytes::from_static(b"NX"));
-        }
-        if o.xx {
-            argv.push(Bytes::from_static(b"XX"));
-        }
+        ]);
+    } else if o.get {
+        // Replicas need no GET.
+        let argv: Vec<Bytes> = ctx
+            .argv
+            .iter()
+            .enumerate()
+            .filter(|(j, a)| *j < 3 || !is(a, "get"))
+            .map(|(_, a)| a.clone())
+            .collect();
         ctx.propagate_as(argv);
     }
     if !o.get {
