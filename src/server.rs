@@ -165,6 +165,8 @@ pub struct Server {
     pub in_exec: bool,
     pub pubsub: crate::commands::pubsub::PubSub,
     pub watches: crate::commands::multi::Watches,
+    /// Active expiry's state between cycles and its statistics.
+    pub expire_cycle: crate::db::expire::CycleState,
     pub persistence: crate::persistence::PersistenceState,
     /// used_memory right after start-up (INFO used_memory_startup).
     pub startup_memory: usize,
@@ -267,6 +269,7 @@ impl Server {
             in_exec: false,
             pubsub: Default::default(),
             watches: Default::default(),
+            expire_cycle: Default::default(),
             persistence: crate::persistence::PersistenceState {
                 last_save_ok: true,
                 last_bgsave_time_sec: -1,
