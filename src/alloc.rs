@@ -15,11 +15,7 @@ pub struct Counting;
 #[inline]
 fn usable(size: usize, align: usize) -> usize {
     // jemalloc rounds every request up to a size class; nallocx says which, without allocating.
-    let flags = if align <= 16 {
-        0
-    } else {
-        align.trailing_zeros() as i32
-    };
+    let flags = if align <= 16 { 0 } else { align.trailing_zeros() as i32 };
     // SAFETY: nallocx has no preconditions beyond a non-zero size.
     let n = unsafe { tikv_jemalloc_sys::nallocx(size.max(1), flags) };
     if n == 0 {
@@ -101,9 +97,7 @@ pub fn allocator_stats() -> (usize, usize, usize, usize) {
 /// Total physical memory of the machine.
 pub fn total_system_memory() -> u64 {
     // SAFETY: sysconf is always safe to call.
-    unsafe {
-        (libc::sysconf(libc::_SC_PHYS_PAGES) as u64) * (libc::sysconf(libc::_SC_PAGESIZE) as u64)
-    }
+    unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES) as u64) * (libc::sysconf(libc::_SC_PAGESIZE) as u64) }
 }
 
 #[cfg(test)]

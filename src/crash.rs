@@ -8,13 +8,7 @@ pub fn install() {
         report(&format!("Panic: {}", info), &bt.to_string());
         crate::event_loop::exit_now(1);
     }));
-    for sig in [
-        libc::SIGSEGV,
-        libc::SIGBUS,
-        libc::SIGFPE,
-        libc::SIGILL,
-        libc::SIGABRT,
-    ] {
+    for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGABRT] {
         // SAFETY: installing a handler that only formats and writes, then _exits; a crash is
         // already in progress, and Redis's own handler makes the same trade-off.
         unsafe {
@@ -29,14 +23,7 @@ pub fn install() {
 
 extern "C" fn on_fatal_signal(sig: i32, _info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     let bt = std::backtrace::Backtrace::force_capture();
-    report(
-        &format!(
-            "Redust {} crashed by signal: {}",
-            env!("CARGO_PKG_VERSION"),
-            sig
-        ),
-        &bt.to_string(),
-    );
+    report(&format!("Redust {} crashed by signal: {}", env!("CARGO_PKG_VERSION"), sig), &bt.to_string());
     // SAFETY: re-raise with the default action so the exit status says what happened.
     unsafe {
         libc::signal(sig, libc::SIG_DFL);

@@ -27,12 +27,7 @@ impl Server {
                     Ok(Parsed::Incomplete) => return,
                     Ok(Parsed::Command) => {}
                     Err(e) => {
-                        log::debug!(
-                            "Protocol error ({}) from client: id={} addr={}",
-                            e.reason,
-                            c.id,
-                            c.addr
-                        );
+                        log::debug!("Protocol error ({}) from client: id={} addr={}", e.reason, c.id, c.addr);
                         let text = format!("ERR {}", e.reply);
                         self.stats.record_error(&text);
                         c.reply.error_line(text.as_bytes());
@@ -66,9 +61,7 @@ impl Server {
             Lookup::Found(id) => {
                 let spec = self.commands.entries[id].spec;
                 let in_multi_exec = c.has(cf::MULTI) && spec.name == "exec";
-                spec.has(flags::WRITE)
-                    || spec.has(flags::MAY_REPLICATE)
-                    || in_multi_exec && c.multi_queue.iter().any(|q| self.argv_is_write(&q.argv))
+                spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE) || in_multi_exec && c.multi_queue.iter().any(|q| self.argv_is_write(&q.argv))
             }
             _ => false,
         }
@@ -76,9 +69,7 @@ impl Server {
 
     fn argv_is_write(&self, argv: &[Bytes]) -> bool {
         match self.commands.lookup(argv) {
-            Lookup::Found(id) => self.commands.entries[id]
-                .spec
-                .has(flags::WRITE | flags::MAY_REPLICATE),
+            Lookup::Found(id) => self.commands.entries[id].spec.has(flags::WRITE | flags::MAY_REPLICATE),
             _ => false,
         }
     }
@@ -88,10 +79,7 @@ impl Server {
         if let Some(id) = cmd_id {
             if self.commands.entries[id].spec.name == "exec" && c.has(cf::MULTI) {
                 // A rejected EXEC aborts the transaction (Redis's execCommandAbort).
-                let e = CmdError::Owned(format!(
-                    "EXECABORT Transaction discarded because of: {}",
-                    e.text()
-                ));
+                let e = CmdError::Owned(format!("EXECABORT Transaction discarded because of: {}", e.text()));
                 self.stats.record_error(e.text());
                 self.commands.entries[id].stats.rejected += 1;
                 crate::commands::multi::discard_transaction(self, c);
@@ -160,10 +148,7 @@ impl Server {
                     let s: String = s.chars().take(room).collect();
                     args.push_str(&format!("'{}' ", s));
                 }
-                let name: String = String::from_utf8_lossy(&argv[0])
-                    .chars()
-                    .take(128)
-                    .collect();
+                let name: String = String::from_utf8_lossy(&argv[0]).chars().take(128).collect();
                 let e = CmdError::err(format!(
                     "unknown command '{}', with args beginning with: {}",
                     name, args
@@ -172,10 +157,7 @@ impl Server {
                 return;
             }
             Lookup::UnknownSub(parent) => {
-                let sub: String = String::from_utf8_lossy(&argv[1])
-                    .chars()
-                    .take(128)
-                    .collect();
+                let sub: String = String::from_utf8_lossy(&argv[1]).chars().take(128).collect();
                 let e = CmdError::err(format!(
                     "unknown subcommand '{}'. Try {} HELP.",
                     sub,
@@ -195,10 +177,7 @@ impl Server {
             self.reject(c, Some(id), &e);
             return;
         }
-        if spec.has(flags::PROTECTED)
-            && spec.name == "debug"
-            && !self.config.enable_debug_command.allows(is_local(c))
-        {
+        if spec.has(flags::PROTECTED) && spec.name == "debug" && !self.config.enable_debug_command.allows(is_local(c)) {
             let e = CmdError::err("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
             self.reject(c, Some(id), &e);
             return;
@@ -208,25 +187,13 @@ impl Server {
             return;
         }
         if c.has(cf::MULTI) && spec.has(flags::NO_MULTI) {
-            self.reject(
-                c,
-                Some(id),
-                &CmdError::err("Command not allowed inside a transaction"),
-            );
+            self.reject(c, Some(id), &CmdError::err("Command not allowed inside a transaction"));
             return;
         }
         if c.has(cf::PUBSUB) && c.reply.resp == 2 {
             let allowed = matches!(
                 spec.name,
-                "ping"
-                    | "subscribe"
-                    | "ssubscribe"
-                    | "unsubscribe"
-                    | "sunsubscribe"
-                    | "psubscribe"
-                    | "punsubscribe"
-                    | "quit"
-                    | "reset"
+                "ping" | "subscribe" | "ssubscribe" | "unsubscribe" | "sunsubscribe" | "psubscribe" | "punsubscribe" | "quit" | "reset"
             );
             if !allowed {
                 let e = CmdError::err(format!(
@@ -238,19 +205,10 @@ impl Server {
             }
         }
         if self.config.maxmemory > 0 && self.oom_rejects(c, spec) {
-            self.reject(
-                c,
-                Some(id),
-                &CmdError::Static("OOM command not allowed when used memory > 'maxmemory'."),
-            );
+            self.reject(c, Some(id), &CmdError::Static("OOM command not allowed when used memory > 'maxmemory'."));
             return;
         }
-        if c.has(cf::MULTI)
-            && !matches!(
-                spec.name,
-                "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-            )
-        {
+        if c.has(cf::MULTI) && !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
             crate::commands::multi::queue_command(self, c, argv);
             return;
         }
@@ -264,23 +222,18 @@ impl Server {
     fn oom_rejects(&self, c: &Client, spec: &crate::command::CommandSpec) -> bool {
         let denyoom = spec.has(flags::DENYOOM)
             || (spec.name == "exec"
-                && c.multi_queue
-                    .iter()
-                    .any(|q| match self.commands.lookup(&q.argv) {
-                        Lookup::Found(id) => self.commands.entries[id].spec.has(flags::DENYOOM),
-                        _ => false,
-                    }));
-        let in_multi =
-            c.has(cf::MULTI) && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
+                && c.multi_queue.iter().any(|q| match self.commands.lookup(&q.argv) {
+                    Lookup::Found(id) => self.commands.entries[id].spec.has(flags::DENYOOM),
+                    _ => false,
+                }));
+        let in_multi = c.has(cf::MULTI) && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
         (denyoom || in_multi) && crate::alloc::used_memory() > self.config.maxmemory as usize
     }
 
     /// Execute command `id` for client `c` (Redis's call()).
     pub fn call(&mut self, c: &mut Client, id: usize, argv: &[Bytes]) {
         let spec = self.commands.entries[id].spec;
-        let handler = spec
-            .handler
-            .expect("container commands resolve to subcommands");
+        let handler = spec.handler.expect("container commands resolve to subcommands");
         let dirty_before = self.dirty;
         let errors_before = self.stats.total_error_replies;
         let start = ustime();
@@ -309,15 +262,10 @@ impl Server {
         stats.usec += duration;
         self.stats.total_commands += 1;
         let fast = spec.has(flags::FAST);
-        self.latency.add_sample_if_needed(
-            self.config.latency_monitor_threshold,
-            if fast { "fast-command" } else { "command" },
-            duration / 1000,
-            self.now_ms / 1000,
-        );
+        self.latency
+            .add_sample_if_needed(self.config.latency_monitor_threshold, if fast { "fast-command" } else { "command" }, duration / 1000, self.now_ms / 1000);
         if !spec.has(flags::SKIP_SLOWLOG) && !c.has(cf::BLOCKED) {
-            self.slowlog
-                .push_if_needed(&self.config, c, argv, duration, self.now_ms / 1000);
+            self.slowlog.push_if_needed(&self.config, c, argv, duration, self.now_ms / 1000);
         }
         if !spec.has(flags::SKIP_MONITOR | flags::ADMIN) && !self.monitors.is_empty() {
             crate::commands::server::feed_monitors(self, c, db_before, argv);
@@ -341,6 +289,7 @@ impl Server {
     /// arrive with persistence and replication.
     pub fn propagate(&mut self, _db: usize, _argv: Vec<Bytes>) {}
 }
+
 
 /// Is the client connected locally (unix socket or loopback)? Protected configs and DEBUG
 /// with `local` allow these only.

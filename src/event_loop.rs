@@ -69,16 +69,9 @@ fn bind_tcp(addr: &str, port: u16, backlog: i32) -> io::Result<TcpListener> {
     } else {
         nix::sys::socket::AddressFamily::Inet6
     };
-    use nix::sys::socket::{
-        bind, listen, setsockopt, socket, sockopt, Backlog, SockFlag, SockType, SockaddrStorage,
-    };
-    let fd = socket(
-        domain,
-        SockType::Stream,
-        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .map_err(io::Error::from)?;
+    use nix::sys::socket::{bind, listen, setsockopt, socket, sockopt, Backlog, SockFlag, SockType, SockaddrStorage};
+    let fd = socket(domain, SockType::Stream, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC, None)
+        .map_err(io::Error::from)?;
     setsockopt(&fd, sockopt::ReuseAddr, &true).map_err(io::Error::from)?;
     if ip.is_ipv6() {
         setsockopt(&fd, sockopt::Ipv6V6Only, &true).map_err(io::Error::from)?;
@@ -108,24 +101,13 @@ impl Server {
                     }
                     Err(e) => {
                         let optional = addr.starts_with('-');
-                        if optional
-                            || (e.raw_os_error() == Some(libc::EAFNOSUPPORT)
-                                || e.raw_os_error() == Some(libc::EADDRNOTAVAIL) && binds.len() > 1)
+                        if optional || (e.raw_os_error() == Some(libc::EAFNOSUPPORT)
+                            || e.raw_os_error() == Some(libc::EADDRNOTAVAIL) && binds.len() > 1)
                         {
-                            log::warn!(
-                                "Could not create server TCP listening socket {}:{}: {}",
-                                addr,
-                                port,
-                                e
-                            );
+                            log::warn!("Could not create server TCP listening socket {}:{}: {}", addr, port, e);
                             continue;
                         }
-                        log::warn!(
-                            "Warning: Could not create server TCP listening socket {}:{}: {}",
-                            addr.trim_start_matches('-'),
-                            port,
-                            e
-                        );
+                        log::warn!("Warning: Could not create server TCP listening socket {}:{}: {}", addr.trim_start_matches('-'), port, e);
                         log::warn!("Failed listening on port {} (tcp), aborting.", port);
                         return Err(());
                     }
@@ -233,11 +215,7 @@ impl Server {
     }
 
     fn on_signal(&mut self, sig: i32) {
-        let name = if sig == libc::SIGINT {
-            "SIGINT"
-        } else {
-            "SIGTERM"
-        };
+        let name = if sig == libc::SIGINT { "SIGINT" } else { "SIGTERM" };
         if self.shutdown_asap && sig == libc::SIGINT {
             log::warn!("You insist... exiting now.");
             exit_now(1);
@@ -255,12 +233,7 @@ impl Server {
                     (Conn::Tcp(s), fmt_addr(&peer), fmt_addr(&local), false)
                 }),
                 Listener::Unix(l, path) => l.accept().map(|(s, _)| {
-                    (
-                        Conn::Unix(s),
-                        format!("{}:0", path),
-                        format!("{}:0", path),
-                        true,
-                    )
+                    (Conn::Unix(s), format!("{}:0", path), format!("{}:0", path), true)
                 }),
             };
             match accepted {
@@ -461,10 +434,7 @@ impl Server {
             };
             c.write_registered = pending;
             if let Some(conn) = c.conn.as_mut() {
-                let _ = self
-                    .poll
-                    .registry()
-                    .reregister(conn.source(), Token(key), interest);
+                let _ = self.poll.registry().reregister(conn.source(), Token(key), interest);
             }
         }
     }
@@ -504,36 +474,12 @@ fn set_keepalive(fd: i32, interval: i32) {
     unsafe {
         let yes: libc::c_int = 1;
         let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_KEEPALIVE,
-            &yes as *const _ as *const _,
-            sz,
-        );
+        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, &yes as *const _ as *const _, sz);
         let idle: libc::c_int = interval;
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_KEEPIDLE,
-            &idle as *const _ as *const _,
-            sz,
-        );
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, &idle as *const _ as *const _, sz);
         let intvl: libc::c_int = (interval / 3).max(1);
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_KEEPINTVL,
-            &intvl as *const _ as *const _,
-            sz,
-        );
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, &intvl as *const _ as *const _, sz);
         let cnt: libc::c_int = 3;
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_KEEPCNT,
-            &cnt as *const _ as *const _,
-            sz,
-        );
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, &cnt as *const _ as *const _, sz);
     }
 }

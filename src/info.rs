@@ -8,17 +8,7 @@ use crate::client::{flags as cf, Client};
 use crate::server::{Server, INST_COMMANDS, INST_NET_INPUT, INST_NET_OUTPUT};
 
 const DEFAULT_SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "module_list",
-    "errorstats",
-    "cluster",
-    "keyspace",
+    "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "module_list", "errorstats", "cluster", "keyspace",
 ];
 
 /// Redis's bytesToHuman.
@@ -85,14 +75,7 @@ pub fn generate(srv: &Server, current: Option<&Client>, args: &[String]) -> Stri
         begin(&mut out, "Server");
         let uname = nix::sys::utsname::uname().ok();
         let os = uname
-            .map(|u| {
-                format!(
-                    "{} {} {}",
-                    u.sysname().to_string_lossy(),
-                    u.release().to_string_lossy(),
-                    u.machine().to_string_lossy()
-                )
-            })
+            .map(|u| format!("{} {} {}", u.sysname().to_string_lossy(), u.release().to_string_lossy(), u.machine().to_string_lossy()))
             .unwrap_or_default();
         let _ = write!(
             out,
@@ -117,11 +100,7 @@ pub fn generate(srv: &Server, current: Option<&Client>, args: &[String]) -> Stri
         begin(&mut out, "Clients");
         let normal = clients.iter().filter(|c| !c.has(cf::SLAVE)).count();
         let max_in = clients.iter().map(|c| c.querybuf_peak).max().unwrap_or(0);
-        let max_out = clients
-            .iter()
-            .map(|c| c.reply.buf.capacity())
-            .max()
-            .unwrap_or(0);
+        let max_out = clients.iter().map(|c| c.reply.buf.capacity()).max().unwrap_or(0);
         let blocked = clients.iter().filter(|c| c.has(cf::BLOCKED)).count();
         let _ = write!(
             out,
@@ -141,11 +120,7 @@ pub fn generate(srv: &Server, current: Option<&Client>, args: &[String]) -> Stri
         let peak = (srv.stats.peak_memory as u64).max(used);
         let (allocated, active, resident, _retained) = crate::alloc::allocator_stats();
         let total = crate::alloc::total_system_memory();
-        let frag = if used > 0 {
-            rss as f64 / used as f64
-        } else {
-            0.0
-        };
+        let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
         let _ = write!(
             out,
             "used_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{}\r\nused_memory_startup:{}\r\nused_memory_dataset:{}\r\nused_memory_dataset_perc:0.00%\r\nallocator_allocated:{allocated}\r\nallocator_active:{active}\r\nallocator_resident:{resident}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:31744\r\nused_memory_vm_eval:31744\r\nused_memory_lua_human:31.00K\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:32768\r\nused_memory_vm_total:64512\r\nused_memory_vm_total_human:63.00K\r\nused_memory_functions:184\r\nused_memory_scripts:184\r\nused_memory_scripts_human:184B\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:{:.2}\r\nallocator_frag_bytes:{}\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{}\r\nrss_overhead_ratio:{:.2}\r\nrss_overhead_bytes:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:jemalloc-5.3.0\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
@@ -262,11 +237,7 @@ pub fn generate(srv: &Server, current: Option<&Client>, args: &[String]) -> Stri
         for e in &srv.commands.entries {
             if e.stats.calls > 0 {
                 let avg = e.stats.usec as f64 / e.stats.calls as f64;
-                let _ = write!(
-                    out,
-                    "latency_percentiles_usec_{}:p50={:.3},p99={:.3},p99.9={:.3}\r\n",
-                    e.fullname, avg, avg, avg
-                );
+                let _ = write!(out, "latency_percentiles_usec_{}:p50={:.3},p99={:.3},p99.9={:.3}\r\n", e.fullname, avg, avg, avg);
             }
         }
     }
@@ -278,14 +249,7 @@ pub fn generate(srv: &Server, current: Option<&Client>, args: &[String]) -> Stri
         begin(&mut out, "Keyspace");
         for (i, db) in srv.dbs.iter().enumerate() {
             if !db.is_empty() {
-                let _ = write!(
-                    out,
-                    "db{}:keys={},expires={},avg_ttl={}\r\n",
-                    i,
-                    db.len(),
-                    db.expires.len(),
-                    db.avg_ttl
-                );
+                let _ = write!(out, "db{}:keys={},expires={},avg_ttl={}\r\n", i, db.len(), db.expires.len(), db.avg_ttl);
             }
         }
     }

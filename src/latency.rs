@@ -41,11 +41,7 @@ impl EventSeries {
         if self.samples.is_empty() {
             return None;
         }
-        let i = if self.idx == 0 {
-            self.samples.len() - 1
-        } else {
-            self.idx - 1
-        };
+        let i = if self.idx == 0 { self.samples.len() - 1 } else { self.idx - 1 };
         self.samples.get(i).copied()
     }
 }
@@ -71,11 +67,7 @@ impl LatencyMonitor {
             ts.max = ms;
         }
         // Same second as the previous sample: keep the larger.
-        let prev = if ts.idx == 0 {
-            ts.samples.len().wrapping_sub(1)
-        } else {
-            ts.idx - 1
-        };
+        let prev = if ts.idx == 0 { ts.samples.len().wrapping_sub(1) } else { ts.idx - 1 };
         if let Some(p) = ts.samples.get_mut(prev) {
             if p.time == now_s {
                 if ms > p.latency {
@@ -84,10 +76,7 @@ impl LatencyMonitor {
                 return;
             }
         }
-        let s = Sample {
-            time: now_s,
-            latency: ms,
-        };
+        let s = Sample { time: now_s, latency: ms };
         if ts.samples.len() < TS_LEN {
             ts.samples.push(s);
             ts.idx = ts.samples.len() % TS_LEN;
@@ -104,9 +93,6 @@ impl LatencyMonitor {
             self.events.clear();
             return n;
         }
-        events
-            .iter()
-            .filter(|e| self.events.remove(*e).is_some())
-            .count()
+        events.iter().filter(|e| self.events.remove(*e).is_some()).count()
     }
 }

@@ -83,13 +83,7 @@ pub fn set_syslog(enabled: bool, ident: &str, facility: i32) {
         // openlog keeps the pointer: leak the ident for the process lifetime.
         let p = id.into_raw();
         // SAFETY: p stays valid forever; openlog has no other preconditions.
-        unsafe {
-            libc::openlog(
-                p,
-                libc::LOG_PID | libc::LOG_NDELAY | libc::LOG_NOWAIT,
-                facility,
-            )
-        };
+        unsafe { libc::openlog(p, libc::LOG_PID | libc::LOG_NDELAY | libc::LOG_NOWAIT, facility) };
         SYSLOG.store(1, Ordering::Relaxed);
     } else {
         SYSLOG.store(0, Ordering::Relaxed);
@@ -147,12 +141,7 @@ pub fn write_line(level: u8, msg: &str) {
     );
     write_raw(line.as_bytes());
     if SYSLOG.load(Ordering::Relaxed) != 0 {
-        let prio = [
-            libc::LOG_DEBUG,
-            libc::LOG_INFO,
-            libc::LOG_NOTICE,
-            libc::LOG_WARNING,
-        ][level.min(3) as usize];
+        let prio = [libc::LOG_DEBUG, libc::LOG_INFO, libc::LOG_NOTICE, libc::LOG_WARNING][level.min(3) as usize];
         if let Ok(c) = CString::new(msg.replace('\0', " ")) {
             // SAFETY: "%s" with a valid NUL-terminated string.
             unsafe { libc::syslog(prio, c"%s".as_ptr(), c.as_ptr()) };
@@ -174,11 +163,7 @@ pub fn write_raw(bytes: &[u8]) {
             }
             rest = &rest[n as usize..];
         }
-    } else if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-    {
+    } else if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
         let _ = f.write_all(bytes);
     }
 }

@@ -81,11 +81,7 @@ fn main() {
     log::init();
     log::set_logfile(&cfg.logfile);
     log::set_verbosity(cfg.loglevel as u8);
-    log::set_syslog(
-        cfg.syslog_enabled,
-        &cfg.syslog_ident,
-        syslog_facility(cfg.syslog_facility),
-    );
+    log::set_syslog(cfg.syslog_enabled, &cfg.syslog_ident, syslog_facility(cfg.syslog_facility));
     if cfg.daemonize {
         daemonize();
     }
@@ -100,9 +96,7 @@ fn main() {
     } else {
         ::log::warn!("Configuration loaded");
     }
-    let exe = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| argv[0].clone());
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| argv[0].clone());
     let renames = cfg.startup.rename_commands.clone();
     let mut srv = match server::Server::new(cfg, config_file.clone(), exe) {
         Ok(s) => s,
@@ -113,11 +107,7 @@ fn main() {
     };
     for d in &renames {
         let old = String::from_utf8_lossy(&d.args[1]).into_owned();
-        let new = d
-            .args
-            .get(2)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .unwrap_or_default();
+        let new = d.args.get(2).map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
         if let Err(e) = srv.commands.rename(&old, &new) {
             eprint!("{}", config::ConfigFileError::at(d, e));
             std::process::exit(1);
@@ -150,13 +140,10 @@ fn main() {
 fn signal_pipe() -> mio::net::UnixStream {
     let (read, write) = std::os::unix::net::UnixStream::pair().expect("signal pipe");
     read.set_nonblocking(true).expect("nonblocking signal pipe");
-    write
-        .set_nonblocking(true)
-        .expect("nonblocking signal pipe");
+    write.set_nonblocking(true).expect("nonblocking signal pipe");
     for sig in [libc::SIGTERM, libc::SIGINT] {
         let w = write.try_clone().expect("signal pipe clone");
-        signal_hook::low_level::pipe::register_raw(sig, std::os::fd::IntoRawFd::into_raw_fd(w))
-            .expect("register signal");
+        signal_hook::low_level::pipe::register_raw(sig, std::os::fd::IntoRawFd::into_raw_fd(w)).expect("register signal");
     }
     // SIGPIPE would kill us on a write to a closed socket; errors are handled instead.
     // SAFETY: setting a signal disposition at start-up, before any other thread exists.
@@ -174,11 +161,7 @@ fn daemonize() {
         Err(_) => std::process::exit(1),
     }
     let _ = setsid();
-    if let Ok(f) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    {
+    if let Ok(f) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
         use std::os::fd::AsRawFd;
         for fd in 0..3 {
             let _ = nix::unistd::dup2(f.as_raw_fd(), fd);

@@ -212,19 +212,12 @@ fn random_hex(n: usize) -> String {
         }
     }
     const HEX: &[u8] = b"0123456789abcdef";
-    bytes
-        .iter()
-        .map(|b| HEX[(*b & 15) as usize] as char)
-        .collect()
+    bytes.iter().map(|b| HEX[(*b & 15) as usize] as char).collect()
 }
 
 impl Server {
     /// A server for `config`, with nothing bound yet.
-    pub fn new(
-        config: Config,
-        config_file: Option<String>,
-        executable: String,
-    ) -> std::io::Result<Server> {
+    pub fn new(config: Config, config_file: Option<String>, executable: String) -> std::io::Result<Server> {
         let now = mstime();
         let dbs = (0..config.databases.max(1) as usize).map(Db::new).collect();
         let commands = CommandTable::build(crate::commands::ALL);
@@ -270,11 +263,7 @@ impl Server {
             pubsub: Default::default(),
             watches: Default::default(),
             expire_cycle: Default::default(),
-            persistence: crate::persistence::PersistenceState {
-                last_save_ok: true,
-                last_bgsave_time_sec: -1,
-                ..Default::default()
-            },
+            persistence: crate::persistence::PersistenceState { last_save_ok: true, last_bgsave_time_sec: -1, ..Default::default() },
             startup_memory: 0,
             config,
             config_file,
@@ -337,9 +326,7 @@ impl Server {
             self.hz = self.config.hz as i32;
         }
         let period_ms = 1000 / self.hz.max(1) as i64;
-        let every = |ms: i64, loops: u64| -> bool {
-            ms <= period_ms || loops % (ms / period_ms) as u64 == 0
-        };
+        let every = |ms: i64, loops: u64| -> bool { ms <= period_ms || loops % (ms / period_ms) as u64 == 0 };
         if every(100, self.cronloops) {
             let now = self.now_ms;
             let cmds = self.stats.total_commands;
@@ -386,8 +373,7 @@ impl Server {
                 continue;
             }
             // Give back a large idle query buffer, like clientsCronResizeQueryBuffer.
-            if c.querybuf.is_empty() && c.querybuf.capacity() > 32 * 1024 && !c.parse.in_progress()
-            {
+            if c.querybuf.is_empty() && c.querybuf.capacity() > 32 * 1024 && !c.parse.in_progress() {
                 c.querybuf = bytes::BytesMut::new();
             }
             c.querybuf_peak = c.querybuf.len();
@@ -459,10 +445,7 @@ impl Server {
         self.persistence.loading = true;
         match crate::persistence::rdb::load(self, &path) {
             Ok(_) => {
-                log::info!(
-                    "DB loaded from disk: {:.3} seconds",
-                    start.elapsed().as_secs_f64()
-                );
+                log::info!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64());
             }
             Err(e) => {
                 log::warn!("Fatal error loading the DB: {}. Exiting.", e);
@@ -498,11 +481,7 @@ impl Server {
         let keys: Vec<usize> = self
             .clients
             .iter()
-            .filter_map(|(k, c)| {
-                c.as_deref()
-                    .filter(|c| !c.argv.is_empty() || !c.querybuf.is_empty())
-                    .map(|_| k)
-            })
+            .filter_map(|(k, c)| c.as_deref().filter(|c| !c.argv.is_empty() || !c.querybuf.is_empty()).map(|_| k))
             .collect();
         self.pending_reads.extend(keys);
     }

@@ -33,14 +33,7 @@ pub struct SlowLog {
 
 impl SlowLog {
     /// Record a command if it was slow enough (Redis's slowlogPushEntryIfNeeded).
-    pub fn push_if_needed(
-        &mut self,
-        cfg: &Config,
-        c: &Client,
-        argv: &[Bytes],
-        duration_us: u64,
-        now_s: i64,
-    ) {
+    pub fn push_if_needed(&mut self, cfg: &Config, c: &Client, argv: &[Bytes], duration_us: u64, now_s: i64) {
         let threshold = cfg.slowlog_log_slower_than;
         if threshold < 0 || (duration_us as i64) < threshold {
             return;
@@ -52,9 +45,7 @@ impl SlowLog {
                 args.push(format!("... ({} more arguments)", argv.len() - n + 1).into_bytes());
             } else if a.len() > ENTRY_MAX_STRING {
                 let mut s = a[..ENTRY_MAX_STRING].to_vec();
-                s.extend_from_slice(
-                    format!("... ({} more bytes)", a.len() - ENTRY_MAX_STRING).as_bytes(),
-                );
+                s.extend_from_slice(format!("... ({} more bytes)", a.len() - ENTRY_MAX_STRING).as_bytes());
                 args.push(s);
             } else {
                 args.push(a.to_vec());

@@ -40,17 +40,10 @@ fn protocol_error_closes_connection() {
     let s = Server::start(&[]);
     let mut c = s.client();
     c.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n");
-    assert_eq!(
-        c.read(),
-        Reply::Error("ERR Protocol error: expected '$', got 'f'".into())
-    );
+    assert_eq!(c.read(), Reply::Error("ERR Protocol error: expected '$', got 'f'".into()));
     let mut buf = [0u8; 1];
     use std::io::Read;
-    assert_eq!(
-        c.w.read(&mut buf).unwrap_or(0),
-        0,
-        "connection should be closed"
-    );
+    assert_eq!(c.w.read(&mut buf).unwrap_or(0), 0, "connection should be closed");
     // The server is still fine for others.
     assert_eq!(s.client().cmd(&["ping"]), status("PONG"));
 }
@@ -62,9 +55,7 @@ fn pipelining_many_commands() {
     let mut batch = Vec::new();
     for i in 0..1000 {
         let k = format!("k{}", i);
-        batch.extend_from_slice(
-            format!("*3\r\n$3\r\nSET\r\n${}\r\n{}\r\n$1\r\nv\r\n", k.len(), k).as_bytes(),
-        );
+        batch.extend_from_slice(format!("*3\r\n$3\r\nSET\r\n${}\r\n{}\r\n$1\r\nv\r\n", k.len(), k).as_bytes());
     }
     c.send_raw(&batch);
     for _ in 0..1000 {
@@ -80,10 +71,7 @@ fn strings_and_expiry() {
     assert_eq!(c.cmd(&["set", "n", "10"]), status("OK"));
     assert_eq!(c.cmd(&["incrby", "n", "5"]), Reply::Int(15));
     assert_eq!(c.cmd(&["append", "n", "x"]), Reply::Int(3));
-    assert_eq!(
-        c.cmd(&["incr", "n"]),
-        Reply::Error("ERR value is not an integer or out of range".into())
-    );
+    assert_eq!(c.cmd(&["incr", "n"]), Reply::Error("ERR value is not an integer or out of range".into()));
     assert_eq!(c.cmd(&["set", "t", "v", "px", "100000"]), status("OK"));
     match c.cmd(&["pttl", "t"]) {
         Reply::Int(ms) => assert!(ms > 90000 && ms <= 100000, "{}", ms),
@@ -105,9 +93,7 @@ fn resp3_hello_and_types() {
         r => panic!("{:?}", r),
     }
     assert_eq!(c.cmd(&["get", "missing"]), Reply::Null);
-    assert!(
-        matches!(c.cmd(&["debug", "protocol", "double"]), Reply::Error(e) if e.starts_with("ERR DEBUG command not allowed"))
-    );
+    assert!(matches!(c.cmd(&["debug", "protocol", "double"]), Reply::Error(e) if e.starts_with("ERR DEBUG command not allowed")));
 }
 
 #[test]
@@ -115,19 +101,10 @@ fn resp3_debug_protocol_types() {
     let s = Server::start(&["--enable-debug-command", "yes"]);
     let mut c = s.client();
     c.cmd(&["hello", "3"]);
-    assert_eq!(
-        c.cmd(&["debug", "protocol", "double"]),
-        Reply::Double("3.141".into())
-    );
+    assert_eq!(c.cmd(&["debug", "protocol", "double"]), Reply::Double("3.141".into()));
     assert_eq!(c.cmd(&["debug", "protocol", "true"]), Reply::Bool(true));
-    assert_eq!(
-        c.cmd(&["debug", "protocol", "bignum"]),
-        Reply::BigNum("1234567999999999999999999999999999999".into())
-    );
-    assert_eq!(
-        c.cmd(&["debug", "protocol", "set"]),
-        Reply::Set(vec![Reply::Int(0), Reply::Int(1), Reply::Int(2)])
-    );
+    assert_eq!(c.cmd(&["debug", "protocol", "bignum"]), Reply::BigNum("1234567999999999999999999999999999999".into()));
+    assert_eq!(c.cmd(&["debug", "protocol", "set"]), Reply::Set(vec![Reply::Int(0), Reply::Int(1), Reply::Int(2)]));
 }
 
 #[test]
@@ -143,10 +120,7 @@ fn multi_exec_and_watch() {
     assert_eq!(a.cmd(&["multi"]), status("OK"));
     assert_eq!(a.cmd(&["incr", "c"]), status("QUEUED"));
     assert_eq!(a.cmd(&["incr", "c"]), status("QUEUED"));
-    assert_eq!(
-        a.cmd(&["exec"]),
-        Reply::Array(Some(vec![Reply::Int(1), Reply::Int(2)]))
-    );
+    assert_eq!(a.cmd(&["exec"]), Reply::Array(Some(vec![Reply::Int(1), Reply::Int(2)])));
 }
 
 #[test]
@@ -159,11 +133,6 @@ fn pubsub_delivery() {
         Reply::Array(Some(vec![bulk("subscribe"), bulk("ch"), Reply::Int(1)]))
     );
     assert_eq!(publ.cmd(&["publish", "ch", "hello"]), Reply::Int(1));
-    assert_eq!(
-        sub.read(),
-        Reply::Array(Some(vec![bulk("message"), bulk("ch"), bulk("hello")]))
-    );
-    assert!(
-        matches!(sub.cmd(&["get", "x"]), Reply::Error(e) if e.starts_with("ERR Can't execute 'get'"))
-    );
+    assert_eq!(sub.read(), Reply::Array(Some(vec![bulk("message"), bulk("ch"), bulk("hello")])));
+    assert!(matches!(sub.cmd(&["get", "x"]), Reply::Error(e) if e.starts_with("ERR Can't execute 'get'")));
 }

@@ -112,13 +112,7 @@ impl<'a> P<'a> {
         let mut a = if alts.len() > 1 {
             let children: Vec<Arg> = alts.into_iter().map(to_block).collect();
             Arg {
-                name: name.clone().unwrap_or_else(|| {
-                    children
-                        .iter()
-                        .map(|c| c.name.clone())
-                        .collect::<Vec<_>>()
-                        .join("-")
-                }),
+                name: name.clone().unwrap_or_else(|| children.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join("-")),
                 kind: "oneof",
                 token: None,
                 optional: false,

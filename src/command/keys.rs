@@ -45,11 +45,7 @@ pub fn get_keys(spec: &CommandSpec, argv: &[Bytes]) -> Vec<(usize, u32)> {
             continue;
         }
         let (last, step) = match ks.find {
-            FindKeys::Range {
-                lastkey,
-                step,
-                limit,
-            } => {
+            FindKeys::Range { lastkey, step, limit } => {
                 let last = if lastkey >= 0 {
                     first + lastkey
                 } else if limit <= 1 {
@@ -59,11 +55,7 @@ pub fn get_keys(spec: &CommandSpec, argv: &[Bytes]) -> Vec<(usize, u32)> {
                 };
                 (last, step)
             }
-            FindKeys::Keynum {
-                keynumidx,
-                firstkey,
-                step,
-            } => {
+            FindKeys::Keynum { keynumidx, firstkey, step } => {
                 let idx = first + keynumidx;
                 if idx >= argc {
                     continue;

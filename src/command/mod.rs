@@ -68,7 +68,8 @@ pub mod errors {
     pub const DB_INDEX: CmdError = CmdError::Static("ERR DB index is out of range");
     pub const SAME_OBJECT: CmdError =
         CmdError::Static("ERR source and destination objects are the same");
-    pub const OVERFLOW: CmdError = CmdError::Static("ERR increment or decrement would overflow");
+    pub const OVERFLOW: CmdError =
+        CmdError::Static("ERR increment or decrement would overflow");
     pub const TIMEOUT_NEG: CmdError = CmdError::Static("ERR timeout is negative");
     pub const INVALID_EXPIRE: &str = "ERR invalid expire time in '{}' command";
 }
@@ -210,26 +211,15 @@ pub mod keyflags {
 #[derive(Debug, Clone, Copy)]
 pub enum BeginSearch {
     Index(i32),
-    Keyword {
-        keyword: &'static str,
-        startfrom: i32,
-    },
+    Keyword { keyword: &'static str, startfrom: i32 },
     Unknown,
 }
 
 /// How keys are found from the start position.
 #[derive(Debug, Clone, Copy)]
 pub enum FindKeys {
-    Range {
-        lastkey: i32,
-        step: i32,
-        limit: i32,
-    },
-    Keynum {
-        keynumidx: i32,
-        firstkey: i32,
-        step: i32,
-    },
+    Range { lastkey: i32, step: i32, limit: i32 },
+    Keynum { keynumidx: i32, firstkey: i32, step: i32 },
     Unknown,
 }
 
@@ -269,13 +259,7 @@ impl KeySpec {
     }
 
     /// A key count at `index` followed by that many keys (`firstkey` relative to it).
-    pub const fn keynum(
-        index: i32,
-        keynumidx: i32,
-        firstkey: i32,
-        step: i32,
-        flags: u32,
-    ) -> KeySpec {
+    pub const fn keynum(index: i32, keynumidx: i32, firstkey: i32, step: i32, flags: u32) -> KeySpec {
         KeySpec {
             flags,
             begin: BeginSearch::Index(index),
@@ -288,14 +272,7 @@ impl KeySpec {
     }
 
     /// Keys after `keyword`, searched from `startfrom`.
-    pub const fn keyword(
-        keyword: &'static str,
-        startfrom: i32,
-        lastkey: i32,
-        step: i32,
-        limit: i32,
-        flags: u32,
-    ) -> KeySpec {
+    pub const fn keyword(keyword: &'static str, startfrom: i32, lastkey: i32, step: i32, limit: i32, flags: u32) -> KeySpec {
         KeySpec {
             flags,
             begin: BeginSearch::Keyword { keyword, startfrom },

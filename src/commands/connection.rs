@@ -9,13 +9,7 @@ use crate::resp::reply::ReplyBuf;
 /// Reply with a HELP listing in Redis's shape (addReplyHelp).
 pub fn reply_help(r: &mut ReplyBuf, cmd: &str, lines: &[&str]) {
     r.array_len(lines.len() + 3);
-    r.simple(
-        format!(
-            "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            cmd.to_ascii_uppercase()
-        )
-        .as_bytes(),
-    );
+    r.simple(format!("{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd.to_ascii_uppercase()).as_bytes());
     for l in lines {
         r.simple(l.as_bytes());
     }
@@ -34,9 +28,7 @@ pub fn subcommand_syntax_error(ctx: &Ctx) -> CmdError {
 
 fn ping(ctx: &mut Ctx) -> CmdResult {
     if ctx.argv.len() > 2 {
-        return Err(CmdError::err(
-            "wrong number of arguments for 'ping' command",
-        ));
+        return Err(CmdError::err("wrong number of arguments for 'ping' command"));
     }
     if ctx.client.has(cf::PUBSUB) && ctx.client.reply.resp == 2 {
         let r = ctx.reply();
@@ -90,16 +82,10 @@ fn check_password(ctx: &mut Ctx, user: &[u8], pass: &[u8]) -> Result<bool, CmdEr
     if !user.eq_ignore_ascii_case(b"default") {
         return Ok(false);
     }
-    Ok(ctx
-        .srv
-        .config
-        .requirepass
-        .as_deref()
-        .is_none_or(|r| r == pass))
+    Ok(ctx.srv.config.requirepass.as_deref().is_none_or(|r| r == pass))
 }
 
-const WRONGPASS: CmdError =
-    CmdError::Static("WRONGPASS invalid username-password pair or user is disabled.");
+const WRONGPASS: CmdError = CmdError::Static("WRONGPASS invalid username-password pair or user is disabled.");
 
 fn auth(ctx: &mut Ctx) -> CmdResult {
     if ctx.argv.len() > 3 {
@@ -127,10 +113,7 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
     let mut ver = 0i64;
     let mut next = 1;
     if ctx.argv.len() >= 2 {
-        ver = parse_i64_msg(
-            ctx.arg(1),
-            "ERR Protocol version is not an integer or out of range",
-        )?;
+        ver = parse_i64_msg(ctx.arg(1), "ERR Protocol version is not an integer or out of range")?;
         next = 2;
         if !(2..=3).contains(&ver) {
             return Err(CmdError::Static("NOPROTO unsupported protocol version"));
@@ -155,10 +138,7 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
             setname = Some(name);
             j += 2;
         } else {
-            return Err(CmdError::err(format!(
-                "Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(opt)
-            )));
+            return Err(CmdError::err(format!("Syntax error in HELLO option '{}'", String::from_utf8_lossy(opt))));
         }
     }
     if !ctx.client.authenticated {
@@ -171,11 +151,7 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
         ctx.client.reply.resp = ver as u8;
     }
     let id = ctx.client.id as i64;
-    let role: &[u8] = if ctx.srv.is_replica() {
-        b"replica"
-    } else {
-        b"master"
-    };
+    let role: &[u8] = if ctx.srv.is_replica() { b"replica" } else { b"master" };
     let r = ctx.reply();
     r.map_len(7);
     r.bulk(b"server");
@@ -208,9 +184,7 @@ fn select(ctx: &mut Ctx) -> CmdResult {
 /// Redis's validateClientName: no spaces, newlines or non-printable characters.
 fn validate_client_name(name: &[u8]) -> Result<(), CmdError> {
     if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
-        return Err(CmdError::err(
-            "Client names cannot contain spaces, newlines or special characters.",
-        ));
+        return Err(CmdError::err("Client names cannot contain spaces, newlines or special characters."));
     }
     Ok(())
 }
@@ -232,10 +206,7 @@ fn client_list(ctx: &mut Ctx) -> CmdResult {
     let mut out = String::new();
     if ctx.argv.len() == 4 && is(ctx.arg(2), "type") {
         let t = ClientType::parse(ctx.arg(3)).ok_or_else(|| {
-            CmdError::err(format!(
-                "Unknown client type '{}'",
-                String::from_utf8_lossy(ctx.arg(3))
-            ))
+            CmdError::err(format!("Unknown client type '{}'", String::from_utf8_lossy(ctx.arg(3))))
         })?;
         for c in ctx.srv.all_clients(Some(ctx.client)) {
             if c.client_type() == t {
@@ -246,12 +217,7 @@ fn client_list(ctx: &mut Ctx) -> CmdResult {
     } else if ctx.argv.len() > 3 && is(ctx.arg(2), "id") {
         for a in &ctx.argv[3..] {
             let id = parse_i64_msg(a, "ERR Invalid client ID")?;
-            if let Some(c) = ctx
-                .srv
-                .all_clients(Some(ctx.client))
-                .into_iter()
-                .find(|c| c.id as i64 == id)
-            {
+            if let Some(c) = ctx.srv.all_clients(Some(ctx.client)).into_iter().find(|c| c.id as i64 == id) {
                 out.push_str(&ctx.srv.client_info(c));
                 out.push('\n');
             }
@@ -295,10 +261,7 @@ fn client_kill(ctx: &mut Ctx) -> CmdResult {
                 }
             } else if is(opt, "type") {
                 ctype = Some(ClientType::parse(val).ok_or_else(|| {
-                    CmdError::err(format!(
-                        "Unknown client type '{}'",
-                        String::from_utf8_lossy(val)
-                    ))
+                    CmdError::err(format!("Unknown client type '{}'", String::from_utf8_lossy(val)))
                 })?);
             } else if is(opt, "addr") {
                 addr = Some(val);
@@ -306,10 +269,7 @@ fn client_kill(ctx: &mut Ctx) -> CmdResult {
                 laddr = Some(val);
             } else if is(opt, "user") {
                 if !val.eq_ignore_ascii_case(b"default") {
-                    return Err(CmdError::err(format!(
-                        "No such user '{}'",
-                        String::from_utf8_lossy(val)
-                    )));
+                    return Err(CmdError::err(format!("No such user '{}'", String::from_utf8_lossy(val))));
                 }
                 user = Some(val);
             } else if is(opt, "skipme") {
@@ -450,9 +410,7 @@ fn client_unblock(ctx: &mut Ctx) -> CmdResult {
         } else if is(ctx.arg(3), "error") {
             error = true;
         } else {
-            return Err(CmdError::err(
-                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
-            ));
+            return Err(CmdError::err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR"));
         }
     } else if ctx.argv.len() > 4 {
         return Err(errors::SYNTAX);
@@ -521,159 +479,28 @@ fn client_help(ctx: &mut Ctx) -> CmdResult {
 const CONN: u64 = acl::CONNECTION;
 
 static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("id", 2, client_id)
-        .flags(NOSCRIPT | LOADING | STALE)
-        .acl(CONN)
-        .group(Group::Connection)
-        .since("5.0.0")
-        .doc("Returns the unique client ID of the connection.", "O(1)"),
-    CommandSpec::new("info", 2, client_info)
-        .flags(NOSCRIPT | LOADING | STALE)
-        .acl(CONN)
-        .group(Group::Connection)
-        .since("6.2.0")
-        .doc("Returns information about the connection.", "O(1)")
-        .tips(&["nondeterministic_output"]),
-    CommandSpec::new("list", -2, client_list)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .acl(CONN)
-        .group(Group::Connection)
-        .since("2.4.0")
-        .doc(
-            "Lists open connections.",
-            "O(N) where N is the number of client connections",
-        )
-        .syntax("[TYPE type=NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id:integer...]")
-        .tips(&["nondeterministic_output"]),
-    CommandSpec::new("kill", -3, client_kill)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .acl(CONN)
-        .group(Group::Connection)
-        .since("2.4.0")
-        .doc(
-            "Terminates open connections.",
-            "O(N) where N is the number of client connections",
-        ),
-    CommandSpec::new("setname", 3, client_setname)
-        .flags(NOSCRIPT | LOADING | STALE)
-        .acl(CONN)
-        .group(Group::Connection)
-        .since("2.6.9")
-        .doc("Sets the connection name.", "O(1)")
-        .syntax("connection-name:string"),
-    CommandSpec::new("getname", 2, client_getname)
-        .flags(NOSCRIPT | LOADING | STALE)
-        .acl(CONN)
-        .group(Group::Connection)
-        .since("2.6.9")
-        .doc("Returns the name of the connection.", "O(1)"),
-    CommandSpec::new("reply", 3, client_reply)
-        .flags(NOSCRIPT | LOADING | STALE)
-        .acl(CONN)
-        .group(Group::Connection)
-        .since("3.2.0")
-        .doc("Instructs the server whether to reply to commands.", "O(1)")
-        .syntax("action=ON|OFF|SKIP"),
-    CommandSpec::new("no-evict", 3, client_no_evict)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .acl(CONN)
-        .group(Group::Connection)
-        .since("7.0.0")
-        .doc("Sets the client eviction mode of the connection.", "O(1)")
-        .syntax("enabled=ON|OFF"),
-    CommandSpec::new("pause", -3, client_pause)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .acl(CONN)
-        .group(Group::Connection)
-        .since("3.0.0")
-        .doc("Suspends commands processing.", "O(1)")
-        .syntax("timeout:integer [mode=WRITE|ALL]"),
-    CommandSpec::new("unpause", 2, client_unpause)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .acl(CONN)
-        .group(Group::Connection)
-        .since("6.2.0")
-        .doc(
-            "Resumes processing commands from paused clients.",
-            "O(N) Where N is the number of paused clients",
-        ),
-    CommandSpec::new("unblock", -3, client_unblock)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .acl(CONN)
-        .group(Group::Connection)
-        .since("5.0.0")
-        .doc(
-            "Unblocks a client blocked by a blocking command from a different connection.",
-            "O(log N) where N is the number of client connections",
-        )
-        .syntax("client-id:integer [unblock-type=TIMEOUT|ERROR]"),
-    CommandSpec::new("help", 2, client_help)
-        .flags(LOADING | STALE)
-        .acl(CONN)
-        .group(Group::Connection)
-        .since("5.0.0")
-        .doc(
-            "Returns helpful text about the different subcommands.",
-            "O(1)",
-        ),
+    CommandSpec::new("id", 2, client_id).flags(NOSCRIPT | LOADING | STALE).acl(CONN).group(Group::Connection).since("5.0.0").doc("Returns the unique client ID of the connection.", "O(1)"),
+    CommandSpec::new("info", 2, client_info).flags(NOSCRIPT | LOADING | STALE).acl(CONN).group(Group::Connection).since("6.2.0").doc("Returns information about the connection.", "O(1)").tips(&["nondeterministic_output"]),
+    CommandSpec::new("list", -2, client_list).flags(ADMIN | NOSCRIPT | LOADING | STALE).acl(CONN).group(Group::Connection).since("2.4.0").doc("Lists open connections.", "O(N) where N is the number of client connections").syntax("[TYPE type=NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id:integer...]").tips(&["nondeterministic_output"]),
+    CommandSpec::new("kill", -3, client_kill).flags(ADMIN | NOSCRIPT | LOADING | STALE).acl(CONN).group(Group::Connection).since("2.4.0").doc("Terminates open connections.", "O(N) where N is the number of client connections"),
+    CommandSpec::new("setname", 3, client_setname).flags(NOSCRIPT | LOADING | STALE).acl(CONN).group(Group::Connection).since("2.6.9").doc("Sets the connection name.", "O(1)").syntax("connection-name:string"),
+    CommandSpec::new("getname", 2, client_getname).flags(NOSCRIPT | LOADING | STALE).acl(CONN).group(Group::Connection).since("2.6.9").doc("Returns the name of the connection.", "O(1)"),
+    CommandSpec::new("reply", 3, client_reply).flags(NOSCRIPT | LOADING | STALE).acl(CONN).group(Group::Connection).since("3.2.0").doc("Instructs the server whether to reply to commands.", "O(1)").syntax("action=ON|OFF|SKIP"),
+    CommandSpec::new("no-evict", 3, client_no_evict).flags(ADMIN | NOSCRIPT | LOADING | STALE).acl(CONN).group(Group::Connection).since("7.0.0").doc("Sets the client eviction mode of the connection.", "O(1)").syntax("enabled=ON|OFF"),
+    CommandSpec::new("pause", -3, client_pause).flags(ADMIN | NOSCRIPT | LOADING | STALE).acl(CONN).group(Group::Connection).since("3.0.0").doc("Suspends commands processing.", "O(1)").syntax("timeout:integer [mode=WRITE|ALL]"),
+    CommandSpec::new("unpause", 2, client_unpause).flags(ADMIN | NOSCRIPT | LOADING | STALE).acl(CONN).group(Group::Connection).since("6.2.0").doc("Resumes processing commands from paused clients.", "O(N) Where N is the number of paused clients"),
+    CommandSpec::new("unblock", -3, client_unblock).flags(ADMIN | NOSCRIPT | LOADING | STALE).acl(CONN).group(Group::Connection).since("5.0.0").doc("Unblocks a client blocked by a blocking command from a different connection.", "O(log N) where N is the number of client connections").syntax("client-id:integer [unblock-type=TIMEOUT|ERROR]"),
+    CommandSpec::new("help", 2, client_help).flags(LOADING | STALE).acl(CONN).group(Group::Connection).since("5.0.0").doc("Returns helpful text about the different subcommands.", "O(1)"),
 ];
 
 /// Connection commands.
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("ping", -1, ping)
-        .flags(FAST)
-        .acl(CONN)
-        .group(Group::Connection)
-        .doc("Returns the server's liveliness response.", "O(1)")
-        .syntax("[message:string]")
-        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
-    CommandSpec::new("echo", 2, echo)
-        .flags(FAST)
-        .acl(CONN)
-        .group(Group::Connection)
-        .doc("Returns the given string.", "O(1)")
-        .syntax("message:string"),
-    CommandSpec::new("quit", -1, quit)
-        .flags(ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH)
-        .acl(CONN)
-        .group(Group::Connection)
-        .doc("Closes the connection.", "O(1)"),
-    CommandSpec::new("reset", 1, reset)
-        .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY)
-        .acl(CONN)
-        .group(Group::Connection)
-        .since("6.2.0")
-        .doc("Resets the connection.", "O(1)"),
-    CommandSpec::new("hello", -1, hello)
-        .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY)
-        .acl(CONN)
-        .group(Group::Connection)
-        .since("6.0.0")
-        .doc("Handshakes with the Redis server.", "O(1)")
-        .syntax(
-            "[protover:integer [AUTH username:string password:string] [SETNAME clientname:string]]",
-        ),
-    CommandSpec::new("auth", -2, auth)
-        .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY)
-        .acl(CONN)
-        .group(Group::Connection)
-        .doc(
-            "Authenticates the connection.",
-            "O(N) where N is the number of passwords defined for the user",
-        )
-        .syntax("[username:string] password:string"),
-    CommandSpec::new("select", 2, select)
-        .flags(LOADING | STALE | FAST)
-        .acl(CONN)
-        .group(Group::Connection)
-        .doc("Changes the selected database.", "O(1)")
-        .syntax("index:integer"),
-    CommandSpec::container("client", CLIENT_SUBCOMMANDS)
-        .flags(SENTINEL)
-        .group(Group::Connection)
-        .since("2.4.0")
-        .doc(
-            "A container for client connection commands.",
-            "Depends on subcommand.",
-        ),
+    CommandSpec::new("ping", -1, ping).flags(FAST).acl(CONN).group(Group::Connection).doc("Returns the server's liveliness response.", "O(1)").syntax("[message:string]").tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
+    CommandSpec::new("echo", 2, echo).flags(FAST).acl(CONN).group(Group::Connection).doc("Returns the given string.", "O(1)").syntax("message:string"),
+    CommandSpec::new("quit", -1, quit).flags(ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH).acl(CONN).group(Group::Connection).doc("Closes the connection.", "O(1)"),
+    CommandSpec::new("reset", 1, reset).flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY).acl(CONN).group(Group::Connection).since("6.2.0").doc("Resets the connection.", "O(1)"),
+    CommandSpec::new("hello", -1, hello).flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY).acl(CONN).group(Group::Connection).since("6.0.0").doc("Handshakes with the Redis server.", "O(1)").syntax("[protover:integer [AUTH username:string password:string] [SETNAME clientname:string]]"),
+    CommandSpec::new("auth", -2, auth).flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY).acl(CONN).group(Group::Connection).doc("Authenticates the connection.", "O(N) where N is the number of passwords defined for the user").syntax("[username:string] password:string"),
+    CommandSpec::new("select", 2, select).flags(LOADING | STALE | FAST).acl(CONN).group(Group::Connection).doc("Changes the selected database.", "O(1)").syntax("index:integer"),
+    CommandSpec::container("client", CLIENT_SUBCOMMANDS).flags(SENTINEL).group(Group::Connection).since("2.4.0").doc("A container for client connection commands.", "Depends on subcommand."),
 ];

@@ -50,11 +50,7 @@ fn debug_reload(ctx: &mut Ctx) -> CmdResult {
             "merge" => {}
             "noflush" => flush = false,
             "nosave" => save = false,
-            _ => {
-                return Err(CmdError::err(
-                    "DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
-                ))
-            }
+            _ => return Err(CmdError::err("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")),
         }
     }
     if save && crate::persistence::rdb::save(ctx.srv).is_err() {
@@ -74,6 +70,7 @@ fn debug_reload(ctx: &mut Ctx) -> CmdResult {
     ctx.reply().ok();
     Ok(())
 }
+
 
 fn debug(ctx: &mut Ctx) -> CmdResult {
     let sub = String::from_utf8_lossy(ctx.arg(1)).to_ascii_lowercase();
@@ -117,8 +114,7 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             ctx.reply().ok();
         }
         ("set-active-expire", 3) => {
-            ctx.srv.active_expire_enabled =
-                crate::util::numbers::string2ll(ctx.arg(2)).unwrap_or(0) != 0;
+            ctx.srv.active_expire_enabled = crate::util::numbers::string2ll(ctx.arg(2)).unwrap_or(0) != 0;
             ctx.reply().ok();
         }
         ("pause-cron", 3) => {
@@ -173,9 +169,7 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                     Some(o) => key_digest(db, ctx.arg(i), o, false),
                     None => [0u8; 20],
                 };
-                ctx.client
-                    .reply
-                    .simple(crate::util::digest::hex(&d).as_bytes());
+                ctx.client.reply.simple(crate::util::digest::hex(&d).as_bytes());
             }
         }
         ("htstats", 3) => {
@@ -184,11 +178,7 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 return Err(CmdError::err("Out of range database"));
             }
             let d = &ctx.srv.dbs[db as usize];
-            let s = format!(
-                "[Dictionary HT]\n{}[Expires HT]\n{}",
-                d.keys.stats(),
-                d.expires.stats()
-            );
+            let s = format!("[Dictionary HT]\n{}[Expires HT]\n{}", d.keys.stats(), d.expires.stats());
             ctx.client.reply.verbatim(s.as_bytes(), "txt");
         }
         _ => return Err(subcommand_syntax_error(ctx)),
@@ -251,11 +241,8 @@ fn debug_protocol(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+
 /// The DEBUG command.
-pub static COMMANDS: &[CommandSpec] = &[CommandSpec::new("debug", -2, debug)
-    .flags(ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED)
-    .group(Group::Server)
-    .doc(
-        "A container for debugging commands.",
-        "Depends on subcommand.",
-    )];
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("debug", -2, debug).flags(ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED).group(Group::Server).doc("A container for debugging commands.", "Depends on subcommand."),
+];

@@ -9,9 +9,7 @@ use bytes::Bytes;
 
 use crate::client::{flags as cf, Client, QueuedCommand};
 use crate::command::table::Lookup;
-use crate::command::{
-    acl, flags::*, keyflags, CmdError, CmdResult, CommandSpec, Ctx, Group, KeySpec,
-};
+use crate::command::{acl, flags::*, keyflags, CmdError, CmdResult, CommandSpec, Ctx, Group, KeySpec};
 use crate::server::Server;
 
 /// Which clients watch which keys, by (db, key).
@@ -28,9 +26,7 @@ pub struct Watches {
 /// Queue a command inside MULTI (reply +QUEUED).
 pub fn queue_command(_srv: &mut Server, c: &mut Client, argv: &[Bytes]) {
     c.multi_argv_bytes += argv.iter().map(|a| a.len()).sum::<usize>();
-    c.multi_queue.push(QueuedCommand {
-        argv: argv.to_vec(),
-    });
+    c.multi_queue.push(QueuedCommand { argv: argv.to_vec() });
     c.reply.raw(b"+QUEUED\r\n");
 }
 
@@ -164,9 +160,7 @@ fn exec(ctx: &mut Ctx) -> CmdResult {
     if c.has(cf::DIRTY_EXEC) {
         discard_transaction(srv, c);
         unwatch_all(srv, c);
-        return Err(CmdError::Static(
-            "EXECABORT Transaction discarded because of previous errors.",
-        ));
+        return Err(CmdError::Static("EXECABORT Transaction discarded because of previous errors."));
     }
     if srv.watches.dirty.contains(&c.key) || expired_watch {
         discard_transaction(srv, c);
@@ -201,18 +195,10 @@ fn watch(ctx: &mut Ctx) -> CmdResult {
             continue;
         }
         ctx.client.watched.push((db, key.clone()));
+        ctx.srv.watches.keys.entry((db, key.clone())).or_default().push(ctx.client.key);
         if ctx.srv.dbs[db].is_expired(key, ctx.srv.cmd_time_ms) {
-            ctx.srv
-                .watches
-                .expired
-                .insert((ctx.client.key, db, key.clone()));
+            ctx.srv.watches.expired.insert((ctx.client.key, db, key.clone()));
         }
-        ctx.srv
-            .watches
-            .keys
-            .entry((db, key.clone()))
-            .or_default()
-            .push(ctx.client.key);
     }
     ctx.reply().ok();
     Ok(())
@@ -229,45 +215,9 @@ const WATCH_KEYS: &[KeySpec] = &[KeySpec::range(1, -1, 1, keyflags::RO)];
 
 /// Transaction commands.
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("multi", 1, multi)
-        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
-        .acl(TX)
-        .group(Group::Transactions)
-        .since("1.2.0")
-        .doc("Starts a transaction.", "O(1)"),
-    CommandSpec::new("exec", 1, exec)
-        .flags(NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG)
-        .acl(TX)
-        .group(Group::Transactions)
-        .since("1.2.0")
-        .doc(
-            "Executes all commands in a transaction.",
-            "Depends on commands in the transaction",
-        ),
-    CommandSpec::new("discard", 1, discard)
-        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
-        .acl(TX)
-        .group(Group::Transactions)
-        .since("2.0.0")
-        .doc(
-            "Discards a transaction.",
-            "O(N), when N is the number of queued commands",
-        ),
-    CommandSpec::new("watch", -2, watch)
-        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
-        .acl(TX)
-        .keys(WATCH_KEYS)
-        .group(Group::Transactions)
-        .since("2.2.0")
-        .doc(
-            "Monitors changes to keys to determine the execution of a transaction.",
-            "O(1) for every key.",
-        )
-        .syntax("key:key..."),
-    CommandSpec::new("unwatch", 1, unwatch)
-        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
-        .acl(TX)
-        .group(Group::Transactions)
-        .since("2.2.0")
-        .doc("Forgets about watched keys of a transaction.", "O(1)"),
+    CommandSpec::new("multi", 1, multi).flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY).acl(TX).group(Group::Transactions).since("1.2.0").doc("Starts a transaction.", "O(1)"),
+    CommandSpec::new("exec", 1, exec).flags(NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG).acl(TX).group(Group::Transactions).since("1.2.0").doc("Executes all commands in a transaction.", "Depends on commands in the transaction"),
+    CommandSpec::new("discard", 1, discard).flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY).acl(TX).group(Group::Transactions).since("2.0.0").doc("Discards a transaction.", "O(N), when N is the number of queued commands"),
+    CommandSpec::new("watch", -2, watch).flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY).acl(TX).keys(WATCH_KEYS).group(Group::Transactions).since("2.2.0").doc("Monitors changes to keys to determine the execution of a transaction.", "O(1) for every key.").syntax("key:key..."),
+    CommandSpec::new("unwatch", 1, unwatch).flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY).acl(TX).group(Group::Transactions).since("2.2.0").doc("Forgets about watched keys of a transaction.", "O(1)"),
 ];

@@ -20,12 +20,7 @@ pub struct PubSub {
 }
 
 /// Write a message to subscriber `key`, which may be the executing client.
-fn deliver(
-    srv: &mut Server,
-    current: &mut Option<&mut Client>,
-    key: usize,
-    f: &dyn Fn(&mut Client),
-) {
+fn deliver(srv: &mut Server, current: &mut Option<&mut Client>, key: usize, f: &dyn Fn(&mut Client)) {
     if let Some(c) = current.as_deref_mut() {
         if c.key == key {
             if matches!(
@@ -52,12 +47,7 @@ fn deliver(
 }
 
 /// Publish `msg` on `channel`; returns the number of receivers.
-pub fn publish(
-    srv: &mut Server,
-    mut current: Option<&mut Client>,
-    channel: &Bytes,
-    msg: &[u8],
-) -> usize {
+pub fn publish(srv: &mut Server, mut current: Option<&mut Client>, channel: &Bytes, msg: &[u8]) -> usize {
     let mut n = 0;
     if let Some(subs) = srv.pubsub.channels.get(channel).cloned() {
         for k in subs {
@@ -115,12 +105,7 @@ fn sub_reply(c: &mut Client, kind: &[u8], ch: Option<&[u8]>, count: usize) {
 fn subscribe(ctx: &mut Ctx) -> CmdResult {
     for ch in &ctx.argv[1..] {
         if ctx.client.channels.insert(ch.clone()) {
-            ctx.srv
-                .pubsub
-                .channels
-                .entry(ch.clone())
-                .or_default()
-                .push(ctx.client.key);
+            ctx.srv.pubsub.channels.entry(ch.clone()).or_default().push(ctx.client.key);
         }
         let n = ctx.client.subscription_count();
         sub_reply(ctx.client, b"subscribe", Some(ch), n);
@@ -204,12 +189,7 @@ fn punsubscribe(ctx: &mut Ctx) -> CmdResult {
 fn ssubscribe(ctx: &mut Ctx) -> CmdResult {
     for ch in &ctx.argv[1..] {
         if ctx.client.shard_channels.insert(ch.clone()) {
-            ctx.srv
-                .pubsub
-                .shard_channels
-                .entry(ch.clone())
-                .or_default()
-                .push(ctx.client.key);
+            ctx.srv.pubsub.shard_channels.entry(ch.clone()).or_default().push(ctx.client.key);
         }
         let n = ctx.client.shard_channels.len();
         sub_reply(ctx.client, b"ssubscribe", Some(ch), n);
@@ -276,13 +256,7 @@ fn publish_cmd(ctx: &mut Ctx) -> CmdResult {
 fn spublish(ctx: &mut Ctx) -> CmdResult {
     let ch = ctx.argv[1].clone();
     let msg = ctx.argv[2].clone();
-    let subs = ctx
-        .srv
-        .pubsub
-        .shard_channels
-        .get(&ch)
-        .cloned()
-        .unwrap_or_default();
+    let subs = ctx.srv.pubsub.shard_channels.get(&ch).cloned().unwrap_or_default();
     let mut current = Some(&mut *ctx.client);
     for k in &subs {
         deliver(ctx.srv, &mut current, *k, &|c: &mut Client| {
@@ -298,17 +272,10 @@ fn spublish(ctx: &mut Ctx) -> CmdResult {
 
 fn pubsub_channels(ctx: &mut Ctx, shard: bool) -> CmdResult {
     let pat = ctx.argv.get(2).cloned();
-    let map = if shard {
-        &ctx.srv.pubsub.shard_channels
-    } else {
-        &ctx.srv.pubsub.channels
-    };
+    let map = if shard { &ctx.srv.pubsub.shard_channels } else { &ctx.srv.pubsub.channels };
     let names: Vec<Bytes> = map
         .keys()
-        .filter(|c| {
-            pat.as_ref()
-                .is_none_or(|p| crate::util::glob::string_match(p, c, false))
-        })
+        .filter(|c| pat.as_ref().is_none_or(|p| crate::util::glob::string_match(p, c, false)))
         .cloned()
         .collect();
     let r = &mut ctx.client.reply;
@@ -328,11 +295,7 @@ fn pubsub_shardchannels(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn pubsub_numsub_common(ctx: &mut Ctx, shard: bool) -> CmdResult {
-    let map = if shard {
-        &ctx.srv.pubsub.shard_channels
-    } else {
-        &ctx.srv.pubsub.channels
-    };
+    let map = if shard { &ctx.srv.pubsub.shard_channels } else { &ctx.srv.pubsub.channels };
     let r = &mut ctx.client.reply;
     r.map_len(ctx.argv.len() - 2);
     for ch in &ctx.argv[2..] {

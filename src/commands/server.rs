@@ -6,19 +6,13 @@ use bytes::Bytes;
 use crate::client::{flags as cf, Client};
 use crate::command::args::{is, parse_i64};
 use crate::command::table::Lookup;
-use crate::command::{
-    acl, errors, flags::*, keyflags, BeginSearch, CmdError, CmdResult, CommandSpec, Ctx, FindKeys,
-    Group,
-};
+use crate::command::{acl, errors, flags::*, keyflags, BeginSearch, CmdError, CmdResult, CommandSpec, Ctx, FindKeys, Group};
 use crate::commands::connection::{reply_help, subcommand_syntax_error};
 use crate::resp::reply::ReplyBuf;
 use crate::server::Server;
 
 fn info(ctx: &mut Ctx) -> CmdResult {
-    let sections: Vec<String> = ctx.argv[1..]
-        .iter()
-        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
-        .collect();
+    let sections: Vec<String> = ctx.argv[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
     let text = crate::info::generate(ctx.srv, Some(ctx.client), &sections);
     ctx.reply().verbatim(text.as_bytes(), "txt");
     Ok(())
@@ -105,19 +99,14 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
     if ctx.argv.len() % 2 != 0 {
         return Err(subcommand_syntax_error(ctx));
     }
-    let pairs: Vec<(&[u8], &[u8])> = ctx.argv[2..]
-        .chunks(2)
-        .map(|p| (&p[0][..], &p[1][..]))
-        .collect();
+    let pairs: Vec<(&[u8], &[u8])> = ctx.argv[2..].chunks(2).map(|p| (&p[0][..], &p[1][..])).collect();
     let opts = crate::config::SetOptions {
         client_is_local: crate::dispatch::is_local(ctx.client),
         loading: ctx.srv.persistence.loading,
     };
     let srv = &mut *ctx.srv;
     let mut cfg = std::mem::take(&mut srv.config);
-    let res = cfg.set(&pairs, &opts, &mut |new, old, action| {
-        crate::config_apply::apply(srv, new, old, action)
-    });
+    let res = cfg.set(&pairs, &opts, &mut |new, old, action| crate::config_apply::apply(srv, new, old, action));
     srv.config = cfg;
     crate::config_apply::after_set(srv);
     res.map_err(CmdError::Owned)?;
@@ -135,11 +124,7 @@ fn config_rewrite(ctx: &mut Ctx) -> CmdResult {
     let Some(path) = ctx.srv.config_file.clone() else {
         return Err(CmdError::err("The server is running without a config file"));
     };
-    let extras = crate::config::RewriteExtras {
-        force_all: false,
-        users: None,
-        loadmodules: None,
-    };
+    let extras = crate::config::RewriteExtras { force_all: false, users: None, loadmodules: None };
     match ctx.srv.config.rewrite(std::path::Path::new(&path), &extras) {
         Ok(()) => {
             log::info!("CONFIG REWRITE executed with success.");
@@ -148,10 +133,7 @@ fn config_rewrite(ctx: &mut Ctx) -> CmdResult {
         }
         Err(e) => {
             log::warn!("CONFIG REWRITE failed: {}", e);
-            Err(CmdError::err(format!(
-                "Rewriting config file: {}",
-                crate::config::strerror(&e)
-            )))
+            Err(CmdError::err(format!("Rewriting config file: {}", crate::config::strerror(&e))))
         }
     }
 }
@@ -190,11 +172,7 @@ impl Server {
 // ---- COMMAND ----
 
 fn reply_flags(r: &mut ReplyBuf, f: u64) {
-    let names: Vec<&str> = crate::command::flags::NAMES
-        .iter()
-        .filter(|(b, _)| f & b != 0)
-        .map(|(_, n)| *n)
-        .collect();
+    let names: Vec<&str> = crate::command::flags::NAMES.iter().filter(|(b, _)| f & b != 0).map(|(_, n)| *n).collect();
     r.set_len(names.len());
     for n in names {
         r.simple(n.as_bytes());
@@ -202,11 +180,7 @@ fn reply_flags(r: &mut ReplyBuf, f: u64) {
 }
 
 fn reply_acl(r: &mut ReplyBuf, a: u64) {
-    let names: Vec<&str> = acl::NAMES
-        .iter()
-        .filter(|(b, _)| a & b != 0)
-        .map(|(_, n)| *n)
-        .collect();
+    let names: Vec<&str> = acl::NAMES.iter().filter(|(b, _)| a & b != 0).map(|(_, n)| *n).collect();
     r.set_len(names.len());
     for n in names {
         r.simple(format!("@{}", n).as_bytes());
@@ -214,11 +188,7 @@ fn reply_acl(r: &mut ReplyBuf, a: u64) {
 }
 
 fn reply_keyflags(r: &mut ReplyBuf, f: u32) {
-    let names: Vec<&str> = keyflags::NAMES
-        .iter()
-        .filter(|(b, _)| f & b != 0)
-        .map(|(_, n)| *n)
-        .collect();
+    let names: Vec<&str> = keyflags::NAMES.iter().filter(|(b, _)| f & b != 0).map(|(_, n)| *n).collect();
     r.set_len(names.len());
     for n in names {
         r.simple(n.as_bytes());
@@ -262,11 +232,7 @@ fn reply_key_specs(r: &mut ReplyBuf, spec: &CommandSpec) {
         r.bulk(b"find_keys");
         r.map_len(2);
         match ks.find {
-            FindKeys::Range {
-                lastkey,
-                step,
-                limit,
-            } => {
+            FindKeys::Range { lastkey, step, limit } => {
                 r.bulk(b"type");
                 r.bulk(b"range");
                 r.bulk(b"spec");
@@ -278,11 +244,7 @@ fn reply_key_specs(r: &mut ReplyBuf, spec: &CommandSpec) {
                 r.bulk(b"limit");
                 r.int(limit as i64);
             }
-            FindKeys::Keynum {
-                keynumidx,
-                firstkey,
-                step,
-            } => {
+            FindKeys::Keynum { keynumidx, firstkey, step } => {
                 r.bulk(b"type");
                 r.bulk(b"keynum");
                 r.bulk(b"spec");
@@ -370,10 +332,7 @@ fn reply_command_docs(srv: &Server, r: &mut ReplyBuf, id: usize) {
 }
 
 fn visible_top_level(srv: &Server) -> Vec<usize> {
-    srv.commands
-        .top_level()
-        .filter(|&id| srv.commands.is_visible(id))
-        .collect()
+    srv.commands.top_level().filter(|&id| srv.commands.is_visible(id)).collect()
 }
 
 fn command(ctx: &mut Ctx) -> CmdResult {
@@ -420,10 +379,7 @@ fn command_docs(ctx: &mut Ctx) -> CmdResult {
     let ids: Vec<usize> = if ctx.argv.len() == 2 {
         visible_top_level(srv)
     } else {
-        ctx.argv[2..]
-            .iter()
-            .filter_map(|a| srv.commands.get_full(a))
-            .collect()
+        ctx.argv[2..].iter().filter_map(|a| srv.commands.get_full(a)).collect()
     };
     r.map_len(ids.len());
     for id in ids {
@@ -445,10 +401,7 @@ fn command_list(ctx: &mut Ctx) -> CmdResult {
         5 if is(ctx.arg(2), "filterby") => {
             let (kind, val) = (ctx.arg(3), ctx.arg(4));
             if is(kind, "aclcat") {
-                match acl::NAMES
-                    .iter()
-                    .find(|(_, n)| val.eq_ignore_ascii_case(n.as_bytes()))
-                {
+                match acl::NAMES.iter().find(|(_, n)| val.eq_ignore_ascii_case(n.as_bytes())) {
                     Some((b, _)) => Filter::AclCat(*b),
                     None => Filter::AclCat(0),
                 }
@@ -473,9 +426,7 @@ fn command_list(ctx: &mut Ctx) -> CmdResult {
                 Filter::None => true,
                 Filter::AclCat(0) => false,
                 Filter::AclCat(b) => e.spec.acl_categories() & b != 0,
-                Filter::Pattern(p) => {
-                    crate::util::glob::string_match(p, e.fullname.as_bytes(), true)
-                }
+                Filter::Pattern(p) => crate::util::glob::string_match(p, e.fullname.as_bytes(), true),
                 Filter::Module => false,
             };
             if ok {
@@ -500,9 +451,7 @@ fn getkeys_common(ctx: &mut Ctx, with_flags: bool) -> CmdResult {
     let spec = ctx.srv.commands.entries[id].spec;
     let argc = argv.len() as i32;
     if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
-        return Err(CmdError::err(
-            "Invalid number of arguments specified for command",
-        ));
+        return Err(CmdError::err("Invalid number of arguments specified for command"));
     }
     let keys = crate::command::keys::get_keys(spec, argv);
     if keys.is_empty() {
@@ -576,14 +525,7 @@ fn slowlog_get(ctx: &mut Ctx) -> CmdResult {
     } else if ctx.argv.len() > 3 {
         return Err(subcommand_syntax_error(ctx));
     }
-    let entries: Vec<_> = ctx
-        .srv
-        .slowlog
-        .entries
-        .iter()
-        .take(count as usize)
-        .cloned()
-        .collect();
+    let entries: Vec<_> = ctx.srv.slowlog.entries.iter().take(count as usize).cloned().collect();
     let r = ctx.reply();
     r.array_len(entries.len());
     for e in entries {
@@ -656,13 +598,7 @@ fn latency_latest(ctx: &mut Ctx) -> CmdResult {
 
 fn latency_history(ctx: &mut Ctx) -> CmdResult {
     let ev = String::from_utf8_lossy(ctx.arg(2)).into_owned();
-    let samples = ctx
-        .srv
-        .latency
-        .events
-        .get(&ev)
-        .map(|s| s.ordered())
-        .unwrap_or_default();
+    let samples = ctx.srv.latency.events.get(&ev).map(|s| s.ordered()).unwrap_or_default();
     let r = ctx.reply();
     r.array_len(samples.len());
     for s in samples {
@@ -674,10 +610,7 @@ fn latency_history(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn latency_reset(ctx: &mut Ctx) -> CmdResult {
-    let evs: Vec<String> = ctx.argv[2..]
-        .iter()
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
+    let evs: Vec<String> = ctx.argv[2..].iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
     let n = ctx.srv.latency.reset(&evs);
     ctx.reply().int(n as i64);
     Ok(())
@@ -710,10 +643,7 @@ fn latency_doctor(ctx: &mut Ctx) -> CmdResult {
 fn latency_graph(ctx: &mut Ctx) -> CmdResult {
     let ev = String::from_utf8_lossy(ctx.arg(2)).into_owned();
     let Some(series) = ctx.srv.latency.events.get(&ev) else {
-        return Err(CmdError::err(format!(
-            "No samples available for event '{}'",
-            ev
-        )));
+        return Err(CmdError::err(format!("No samples available for event '{}'", ev)));
     };
     let samples = series.ordered();
     let max = samples.iter().map(|s| s.latency).max().unwrap_or(0);
@@ -727,18 +657,8 @@ fn latency_graph(ctx: &mut Ctx) -> CmdResult {
     let rows = 4;
     for row in (0..rows).rev() {
         for s in &samples {
-            let h = if max == min {
-                rows
-            } else {
-                ((s.latency - min) * rows as u64 / (max - min).max(1)) as usize
-            };
-            out.push(if h > row {
-                '#'
-            } else if h == row {
-                '_'
-            } else {
-                ' '
-            });
+            let h = if max == min { rows } else { ((s.latency - min) * rows as u64 / (max - min).max(1)) as usize };
+            out.push(if h > row { '#' } else if h == row { '_' } else { ' ' });
         }
         out.push('\n');
     }
@@ -851,9 +771,7 @@ pub fn feed_monitors(srv: &mut Server, c: &Client, db: usize, argv: &[Bytes]) {
     let us = crate::server::ustime();
     let mut line = format!("+{}.{:06} [{} ", us / 1_000_000, us % 1_000_000, db).into_bytes();
     if c.has(cf::UNIX_SOCKET) {
-        line.extend_from_slice(
-            format!("unix:{}", srv.config.unixsocket.as_deref().unwrap_or("")).as_bytes(),
-        );
+        line.extend_from_slice(format!("unix:{}", srv.config.unixsocket.as_deref().unwrap_or("")).as_bytes());
     } else {
         line.extend_from_slice(c.addr.as_bytes());
     }
@@ -878,45 +796,11 @@ pub fn feed_monitors(srv: &mut Server, c: &Client, db: usize, argv: &[Bytes]) {
 const KS: u64 = acl::KEYSPACE;
 
 static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("get", -3, config_get)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .group(Group::Server)
-        .since("2.0.0")
-        .doc(
-            "Returns the effective values of configuration parameters.",
-            "O(N) when N is the number of configuration parameters provided",
-        )
-        .syntax("parameter:string..."),
-    CommandSpec::new("set", -4, config_set)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .group(Group::Server)
-        .since("2.0.0")
-        .doc(
-            "Sets configuration parameters in-flight.",
-            "O(N) when N is the number of configuration parameters provided",
-        )
-        .syntax("(parameter:string value:string)...")
-        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
-    CommandSpec::new("resetstat", 2, config_resetstat)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .group(Group::Server)
-        .since("2.0.0")
-        .doc("Resets the server's statistics.", "O(1)")
-        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
-    CommandSpec::new("rewrite", 2, config_rewrite)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .group(Group::Server)
-        .since("2.8.0")
-        .doc("Persists the effective configuration to file.", "O(1)")
-        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
-    CommandSpec::new("help", 2, config_help)
-        .flags(LOADING | STALE)
-        .group(Group::Server)
-        .since("5.0.0")
-        .doc(
-            "Returns helpful text about the different subcommands.",
-            "O(1)",
-        ),
+    CommandSpec::new("get", -3, config_get).flags(ADMIN | NOSCRIPT | LOADING | STALE).group(Group::Server).since("2.0.0").doc("Returns the effective values of configuration parameters.", "O(N) when N is the number of configuration parameters provided").syntax("parameter:string..."),
+    CommandSpec::new("set", -4, config_set).flags(ADMIN | NOSCRIPT | LOADING | STALE).group(Group::Server).since("2.0.0").doc("Sets configuration parameters in-flight.", "O(N) when N is the number of configuration parameters provided").syntax("(parameter:string value:string)...").tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
+    CommandSpec::new("resetstat", 2, config_resetstat).flags(ADMIN | NOSCRIPT | LOADING | STALE).group(Group::Server).since("2.0.0").doc("Resets the server's statistics.", "O(1)").tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
+    CommandSpec::new("rewrite", 2, config_rewrite).flags(ADMIN | NOSCRIPT | LOADING | STALE).group(Group::Server).since("2.8.0").doc("Persists the effective configuration to file.", "O(1)").tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
+    CommandSpec::new("help", 2, config_help).flags(LOADING | STALE).group(Group::Server).since("5.0.0").doc("Returns helpful text about the different subcommands.", "O(1)"),
 ];
 
 static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
@@ -930,114 +814,20 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 static SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("get", -2, slowlog_get)
-        .flags(ADMIN | LOADING | STALE)
-        .group(Group::Server)
-        .since("2.2.12")
-        .doc(
-            "Returns the slow log's entries.",
-            "O(N) where N is the number of entries returned",
-        )
-        .syntax("[count:integer]")
-        .tips(&["request_policy:all_nodes", "nondeterministic_output"]),
-    CommandSpec::new("len", 2, slowlog_len)
-        .flags(ADMIN | LOADING | STALE)
-        .group(Group::Server)
-        .since("2.2.12")
-        .doc("Returns the number of entries in the slow log.", "O(1)")
-        .tips(&[
-            "request_policy:all_nodes",
-            "response_policy:agg_sum",
-            "nondeterministic_output",
-        ]),
-    CommandSpec::new("reset", 2, slowlog_reset)
-        .flags(ADMIN | LOADING | STALE)
-        .group(Group::Server)
-        .since("2.2.12")
-        .doc(
-            "Clears all entries from the slow log.",
-            "O(N) where N is the number of entries in the slowlog",
-        )
-        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
-    CommandSpec::new("help", 2, slowlog_help)
-        .flags(LOADING | STALE)
-        .group(Group::Server)
-        .since("6.2.0")
-        .doc("Show helpful text about the different subcommands", "O(1)"),
+    CommandSpec::new("get", -2, slowlog_get).flags(ADMIN | LOADING | STALE).group(Group::Server).since("2.2.12").doc("Returns the slow log's entries.", "O(N) where N is the number of entries returned").syntax("[count:integer]").tips(&["request_policy:all_nodes", "nondeterministic_output"]),
+    CommandSpec::new("len", 2, slowlog_len).flags(ADMIN | LOADING | STALE).group(Group::Server).since("2.2.12").doc("Returns the number of entries in the slow log.", "O(1)").tips(&["request_policy:all_nodes", "response_policy:agg_sum", "nondeterministic_output"]),
+    CommandSpec::new("reset", 2, slowlog_reset).flags(ADMIN | LOADING | STALE).group(Group::Server).since("2.2.12").doc("Clears all entries from the slow log.", "O(N) where N is the number of entries in the slowlog").tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
+    CommandSpec::new("help", 2, slowlog_help).flags(LOADING | STALE).group(Group::Server).since("6.2.0").doc("Show helpful text about the different subcommands", "O(1)"),
 ];
 
 static LATENCY_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("doctor", 2, latency_doctor)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .group(Group::Server)
-        .since("2.8.13")
-        .doc("Returns a human-readable latency analysis report.", "O(1)")
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_nodes",
-            "response_policy:special",
-        ]),
-    CommandSpec::new("graph", 3, latency_graph)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .group(Group::Server)
-        .since("2.8.13")
-        .doc("Returns a latency graph for an event.", "O(1)")
-        .syntax("event:string")
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_nodes",
-            "response_policy:special",
-        ]),
-    CommandSpec::new("help", 2, latency_help)
-        .flags(LOADING | STALE)
-        .group(Group::Server)
-        .since("2.8.13")
-        .doc(
-            "Returns helpful text about the different subcommands.",
-            "O(1)",
-        ),
-    CommandSpec::new("histogram", -2, latency_histogram)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .group(Group::Server)
-        .since("7.0.0")
-        .doc(
-            "Returns the cumulative distribution of latencies of a subset or all commands.",
-            "O(N) where N is the number of commands with latency information being retrieved.",
-        )
-        .syntax("[command:string...]")
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_nodes",
-            "response_policy:special",
-        ]),
-    CommandSpec::new("history", 3, latency_history)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .group(Group::Server)
-        .since("2.8.13")
-        .doc("Returns timestamp-latency samples for an event.", "O(1)")
-        .syntax("event:string")
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_nodes",
-            "response_policy:special",
-        ]),
-    CommandSpec::new("latest", 2, latency_latest)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .group(Group::Server)
-        .since("2.8.13")
-        .doc("Returns the latest latency samples for all events.", "O(1)")
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_nodes",
-            "response_policy:special",
-        ]),
-    CommandSpec::new("reset", -2, latency_reset)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .group(Group::Server)
-        .since("2.8.13")
-        .doc("Resets the latency data for one or more events.", "O(1)")
-        .syntax("[event:string...]")
-        .tips(&["request_policy:all_nodes", "response_policy:agg_sum"]),
+    CommandSpec::new("doctor", 2, latency_doctor).flags(ADMIN | NOSCRIPT | LOADING | STALE).group(Group::Server).since("2.8.13").doc("Returns a human-readable latency analysis report.", "O(1)").tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
+    CommandSpec::new("graph", 3, latency_graph).flags(ADMIN | NOSCRIPT | LOADING | STALE).group(Group::Server).since("2.8.13").doc("Returns a latency graph for an event.", "O(1)").syntax("event:string").tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
+    CommandSpec::new("help", 2, latency_help).flags(LOADING | STALE).group(Group::Server).since("2.8.13").doc("Returns helpful text about the different subcommands.", "O(1)"),
+    CommandSpec::new("histogram", -2, latency_histogram).flags(ADMIN | NOSCRIPT | LOADING | STALE).group(Group::Server).since("7.0.0").doc("Returns the cumulative distribution of latencies of a subset or all commands.", "O(N) where N is the number of commands with latency information being retrieved.").syntax("[command:string...]").tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
+    CommandSpec::new("history", 3, latency_history).flags(ADMIN | NOSCRIPT | LOADING | STALE).group(Group::Server).since("2.8.13").doc("Returns timestamp-latency samples for an event.", "O(1)").syntax("event:string").tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
+    CommandSpec::new("latest", 2, latency_latest).flags(ADMIN | NOSCRIPT | LOADING | STALE).group(Group::Server).since("2.8.13").doc("Returns the latest latency samples for all events.", "O(1)").tips(&["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"]),
+    CommandSpec::new("reset", -2, latency_reset).flags(ADMIN | NOSCRIPT | LOADING | STALE).group(Group::Server).since("2.8.13").doc("Resets the latency data for one or more events.", "O(1)").syntax("[event:string...]").tips(&["request_policy:all_nodes", "response_policy:agg_sum"]),
 ];
 
 /// Server commands.

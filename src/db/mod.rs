@@ -136,37 +136,17 @@ impl Db {
 impl Server {
     /// Delete an expired key with every side effect (Redis's deleteExpiredKeyAndPropagate):
     /// the DEL/UNLINK is propagated, `expired` is notified, stats count it.
-    pub fn delete_expired(
-        &mut self,
-        db: usize,
-        key: &[u8],
-        current: Option<&mut crate::client::Client>,
-    ) {
+    pub fn delete_expired(&mut self, db: usize, key: &[u8], current: Option<&mut crate::client::Client>) {
         self.dbs[db].delete(key);
         self.stats.expired_keys += 1;
         notify::notify_keyspace_event(self, current, notify::EXPIRED, "expired", key, db);
         crate::commands::multi::touch_watched_key(self, db, key);
-        let cmd: &'static [u8] = if self.config.lazyfree_lazy_expire {
-            b"UNLINK"
-        } else {
-            b"DEL"
-        };
-        self.propagate(
-            db,
-            vec![
-                bytes::Bytes::from_static(cmd),
-                bytes::Bytes::copy_from_slice(key),
-            ],
-        );
+        let cmd: &'static [u8] = if self.config.lazyfree_lazy_expire { b"UNLINK" } else { b"DEL" };
+        self.propagate(db, vec![bytes::Bytes::from_static(cmd), bytes::Bytes::copy_from_slice(key)]);
     }
 
     /// Expire `key` if its TTL elapsed (Redis's expireIfNeeded). Replicas only report it.
-    pub fn expire_if_needed(
-        &mut self,
-        db: usize,
-        key: &[u8],
-        current: Option<&mut crate::client::Client>,
-    ) -> bool {
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8], current: Option<&mut crate::client::Client>) -> bool {
         let now = self.cmd_time_ms;
         if !self.dbs[db].is_expired(key, now) {
             return false;
@@ -216,14 +196,7 @@ impl<'a> Ctx<'a> {
             return (Some(&*o), &mut self.client.reply);
         }
         self.srv.stats.keyspace_misses += 1;
-        notify::notify_keyspace_event(
-            self.srv,
-            Some(&mut *self.client),
-            notify::KEY_MISS,
-            "keymiss",
-            key,
-            db,
-        );
+        notify::notify_keyspace_event(self.srv, Some(&mut *self.client), notify::KEY_MISS, "keymiss", key, db);
         (None, &mut self.client.reply)
     }
 
@@ -245,19 +218,10 @@ impl<'a> Ctx<'a> {
     }
 
     /// Read a string value; WRONGTYPE for other types.
-    pub fn read_string(
-        &mut self,
-        key: &[u8],
-    ) -> Result<(Option<&RString>, &mut ReplyBuf), CmdError> {
+    pub fn read_string(&mut self, key: &[u8]) -> Result<(Option<&RString>, &mut ReplyBuf), CmdError> {
         match self.read(key) {
             (None, r) => Ok((None, r)),
-            (
-                Some(RObj {
-                    value: Value::Str(s),
-                    ..
-                }),
-                r,
-            ) => Ok((Some(s), r)),
+            (Some(RObj { value: Value::Str(s), .. }), r) => Ok((Some(s), r)),
             #[allow(unreachable_patterns)]
             (Some(_), _) => Err(errors::WRONGTYPE),
         }

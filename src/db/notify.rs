@@ -39,12 +39,7 @@ pub fn notify_keyspace_event(
     if flags & KEYSPACE != 0 {
         let mut ch = format!("__keyspace@{}__:", db).into_bytes();
         ch.extend_from_slice(key);
-        crate::commands::pubsub::publish(
-            srv,
-            current.as_deref_mut(),
-            &Bytes::from(ch),
-            event.as_bytes(),
-        );
+        crate::commands::pubsub::publish(srv, current.as_deref_mut(), &Bytes::from(ch), event.as_bytes());
     }
     if flags & KEYEVENT != 0 {
         let ch = format!("__keyevent@{}__:{}", db, event).into_bytes();

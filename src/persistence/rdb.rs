@@ -41,10 +41,7 @@ pub struct RdbWriter<W: Write> {
 impl<W: Write> RdbWriter<W> {
     /// A writer over `w`.
     pub fn new(w: W) -> Self {
-        RdbWriter {
-            w,
-            digest: CRC64.digest(),
-        }
+        RdbWriter { w, digest: CRC64.digest() }
     }
 
     /// Raw bytes.
@@ -158,14 +155,8 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W) -> io::Result<W> {
     r.raw(format!("REDIS{:04}", RDB_VERSION).as_bytes())?;
     r.aux("redis-ver", crate::REDIS_VERSION.as_bytes())?;
     r.aux("redis-bits", b"64")?;
-    r.aux(
-        "ctime",
-        (crate::server::mstime() / 1000).to_string().as_bytes(),
-    )?;
-    r.aux(
-        "used-mem",
-        crate::alloc::used_memory().to_string().as_bytes(),
-    )?;
+    r.aux("ctime", (crate::server::mstime() / 1000).to_string().as_bytes())?;
+    r.aux("used-mem", crate::alloc::used_memory().to_string().as_bytes())?;
     r.aux("aof-base", b"0")?;
     for (i, db) in srv.dbs.iter().enumerate() {
         if db.is_empty() {
@@ -212,14 +203,7 @@ pub fn save(srv: &mut Server) -> io::Result<()> {
         }
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
-            log::warn!(
-                "Failed opening the temp RDB file {} (in server root dir {}) for saving: {}",
-                tmp,
-                std::env::current_dir()
-                    .map(|d| d.display().to_string())
-                    .unwrap_or_default(),
-                e
-            );
+            log::warn!("Failed opening the temp RDB file {} (in server root dir {}) for saving: {}", tmp, std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(), e);
             srv.persistence.last_save_ok = false;
         }
     }
@@ -266,10 +250,7 @@ impl<'a> RdbReader<'a> {
             0 => Ok(((b & 0x3f) as u64, false)),
             1 => Ok(((((b & 0x3f) as u64) << 8) | self.u8()? as u64, false)),
             2 => match b {
-                0x80 => Ok((
-                    u32::from_be_bytes(self.take(4)?.try_into().unwrap()) as u64,
-                    false,
-                )),
+                0x80 => Ok((u32::from_be_bytes(self.take(4)?.try_into().unwrap()) as u64, false)),
                 0x81 => Ok((u64::from_be_bytes(self.take(8)?.try_into().unwrap()), false)),
                 _ => Err(bad("Unknown length encoding in rdbLoadLen()")),
             },
@@ -279,9 +260,7 @@ impl<'a> RdbReader<'a> {
 
     /// A binary double (rdbLoadBinaryDoubleValue).
     pub fn binary_double(&mut self) -> io::Result<f64> {
-        Ok(f64::from_le_bytes(
-            self.take(8)?.try_into().expect("8 bytes"),
-        ))
+        Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
     }
 
     /// A length (rdbLoadLen).
@@ -300,18 +279,13 @@ impl<'a> RdbReader<'a> {
         }
         match n as u8 {
             ENC_INT8 => Ok((self.u8()? as i8).to_string().into_bytes()),
-            ENC_INT16 => Ok(i16::from_le_bytes(self.take(2)?.try_into().unwrap())
-                .to_string()
-                .into_bytes()),
-            ENC_INT32 => Ok(i32::from_le_bytes(self.take(4)?.try_into().unwrap())
-                .to_string()
-                .into_bytes()),
+            ENC_INT16 => Ok(i16::from_le_bytes(self.take(2)?.try_into().unwrap()).to_string().into_bytes()),
+            ENC_INT32 => Ok(i32::from_le_bytes(self.take(4)?.try_into().unwrap()).to_string().into_bytes()),
             ENC_LZF => {
                 let clen = self.len()? as usize;
                 let ulen = self.len()? as usize;
                 let c = self.take(clen)?;
-                crate::util::lzf::decompress(c, ulen)
-                    .ok_or_else(|| bad("Invalid LZF compressed string"))
+                crate::util::lzf::decompress(c, ulen).ok_or_else(|| bad("Invalid LZF compressed string"))
             }
             _ => Err(bad("Unknown RDB string encoding type")),
         }
@@ -341,10 +315,7 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
     if &magic[..5] != b"REDIS" {
         return Err(bad("Wrong signature trying to load DB from file"));
     }
-    let ver: u32 = std::str::from_utf8(&magic[5..])
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("Wrong signature"))?;
+    let ver: u32 = std::str::from_utf8(&magic[5..]).ok().and_then(|s| s.parse().ok()).ok_or_else(|| bad("Wrong signature"))?;
     if !(1..=RDB_VERSION).contains(&ver) {
         return Err(bad(&format!("Can't handle RDB format version {}", ver)));
     }
@@ -368,12 +339,8 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
                 let _ = r.len()?;
                 srv.dbs[db].keys.expand(n);
             }
-            OPCODE_EXPIRETIME_MS => {
-                expire = Some(i64::from_le_bytes(r.take(8)?.try_into().unwrap()))
-            }
-            OPCODE_EXPIRETIME => {
-                expire = Some(i32::from_le_bytes(r.take(4)?.try_into().unwrap()) as i64 * 1000)
-            }
+            OPCODE_EXPIRETIME_MS => expire = Some(i64::from_le_bytes(r.take(8)?.try_into().unwrap())),
+            OPCODE_EXPIRETIME => expire = Some(i32::from_le_bytes(r.take(4)?.try_into().unwrap()) as i64 * 1000),
             OPCODE_AUX => {
                 let _k = r.string()?;
                 let _v = r.string()?;
@@ -396,10 +363,7 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
                     continue;
                 }
                 if srv.dbs[db].keys.contains_key(&key[..]) {
-                    return Err(bad(&format!(
-                        "Duplicate key '{}' found in RDB file",
-                        String::from_utf8_lossy(&key)
-                    )));
+                    return Err(bad(&format!("Duplicate key '{}' found in RDB file", String::from_utf8_lossy(&key))));
                 }
                 srv.dbs[db].add(&key, RObj::new(value, srv.lruclock));
                 if let Some(when) = expire.take() {

@@ -268,10 +268,7 @@ mod tests {
         assert_eq!(cmds.len(), 3);
         assert_eq!(cmds[0], vec![b"GET".to_vec(), b"k".to_vec()]);
         assert_eq!(cmds[1], vec![b"PING".to_vec()]);
-        assert_eq!(
-            cmds[2],
-            vec![b"set".to_vec(), b"a".to_vec(), b"b c".to_vec()]
-        );
+        assert_eq!(cmds[2], vec![b"set".to_vec(), b"a".to_vec(), b"b c".to_vec()]);
     }
 
     #[test]
@@ -296,26 +293,14 @@ mod tests {
     #[test]
     fn protocol_errors() {
         let e = |s: &[u8]| parse_all(s).unwrap_err().reply;
-        assert_eq!(
-            e(b"*3000000000\r\n"),
-            "Protocol error: invalid multibulk length"
-        );
+        assert_eq!(e(b"*3000000000\r\n"), "Protocol error: invalid multibulk length");
         assert_eq!(
             e(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n"),
             "Protocol error: expected '$', got 'f'"
         );
-        assert_eq!(
-            e(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$-10\r\n"),
-            "Protocol error: invalid bulk length"
-        );
-        assert_eq!(
-            e(b"*1\r\n$blabla\r\n"),
-            "Protocol error: invalid bulk length"
-        );
-        assert_eq!(
-            e(b"set \"\"\"a\"\"\" b\r\n"),
-            "Protocol error: unbalanced quotes in request"
-        );
+        assert_eq!(e(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$-10\r\n"), "Protocol error: invalid bulk length");
+        assert_eq!(e(b"*1\r\n$blabla\r\n"), "Protocol error: invalid bulk length");
+        assert_eq!(e(b"set \"\"\"a\"\"\" b\r\n"), "Protocol error: unbalanced quotes in request");
         let big = vec![b'a'; PROTO_INLINE_MAX_SIZE + 1];
         assert_eq!(e(&big), "Protocol error: too big inline request");
         let mut big = b"*".to_vec();
@@ -337,15 +322,12 @@ mod tests {
             ..limits()
         };
         let mut buf = BytesMut::from(&b"*11\r\n"[..]);
-        let err =
-            parse_command(&mut buf, &mut ParseState::default(), &mut Vec::new(), &l).unwrap_err();
-        assert_eq!(
-            err.reply,
-            "Protocol error: unauthenticated multibulk length"
-        );
+        let err = parse_command(&mut buf, &mut ParseState::default(), &mut Vec::new(), &l)
+            .unwrap_err();
+        assert_eq!(err.reply, "Protocol error: unauthenticated multibulk length");
         let mut buf = BytesMut::from(&b"*1\r\n$16385\r\n"[..]);
-        let err =
-            parse_command(&mut buf, &mut ParseState::default(), &mut Vec::new(), &l).unwrap_err();
+        let err = parse_command(&mut buf, &mut ParseState::default(), &mut Vec::new(), &l)
+            .unwrap_err();
         assert_eq!(err.reply, "Protocol error: unauthenticated bulk length");
     }
 

@@ -91,10 +91,8 @@ impl ReplyBuf {
     pub fn error_line(&mut self, msg: &[u8]) {
         self.buf.push(b'-');
         // Protocol safety: an error must stay on one line.
-        self.buf.extend(
-            msg.iter()
-                .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
-        );
+        self.buf
+            .extend(msg.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
         self.buf.extend_from_slice(b"\r\n");
     }
 

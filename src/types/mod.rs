@@ -1,7 +1,7 @@
 //! Values and their encodings.
 
+pub mod object;
 pub mod intset;
 pub mod listpack;
-pub mod object;
 pub mod ziplist;
 pub mod zipmap;
