@@ -607,7 +607,7 @@ fn lcs(ctx: &mut Ctx) -> CmdResult {
     const TYPE_ERR: CmdError =
         CmdError::Static("ERR The specified keys must contain string values");
     let argv = ctx.argv;
-    let mut fetch = |ctx: &mut Ctx, key: &[u8]| -> Result<Vec<u8>, CmdError> {
+    let fetch = |ctx: &mut Ctx, key: &[u8]| -> Result<Vec<u8>, CmdError> {
         match ctx.read(key).0 {
             None => Ok(Vec::new()),
             Some(crate::types::object::RObj {
