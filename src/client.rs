@@ -146,6 +146,9 @@ pub struct Client {
     pub argv: Vec<Bytes>,
     pub reply: ReplyBuf,
     pub reply_mode: ReplyMode,
+    /// Push messages written while replies are switched off (CLIENT REPLY OFF|SKIP): Redis
+    /// still delivers pushes then, so dispatch re-appends these after dropping the replies.
+    pub kept_pushes: Vec<u8>,
     pub db: usize,
     pub name: Option<Bytes>,
     pub flags: u32,
@@ -174,6 +177,18 @@ pub struct Client {
 }
 
 impl Client {
+    /// Write a push message (pub/sub message or confirmation), which is delivered even when
+    /// the client switched its replies off (Redis's CLIENT_PUSHING).
+    pub fn push(&mut self, f: impl FnOnce(&mut ReplyBuf)) {
+        if matches!(self.reply_mode, ReplyMode::Off | ReplyMode::Skip) {
+            let mark = self.reply.buf.len();
+            f(&mut self.reply);
+            self.kept_pushes.extend_from_slice(&self.reply.buf[mark..]);
+        } else {
+            f(&mut self.reply);
+        }
+    }
+
     /// A client for a freshly accepted connection.
     pub fn new(id: u64, conn: Option<Conn>, addr: String, laddr: String, now_ms: i64) -> Client {
         Client {
@@ -190,6 +205,7 @@ impl Client {
             argv: Vec::new(),
             reply: ReplyBuf::default(),
             reply_mode: ReplyMode::On,
+            kept_pushes: Vec::new(),
             db: 0,
             name: None,
             flags: 0,

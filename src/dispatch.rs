@@ -140,6 +140,21 @@ impl Server {
 
     /// Write an error that rejects a command before it runs (counted as rejected).
     fn reject(&mut self, c: &mut Client, cmd_id: Option<usize>, e: &CmdError) {
+        if let Some(id) = cmd_id {
+            if self.commands.entries[id].spec.name == "exec" && c.has(cf::MULTI) {
+                // A rejected EXEC aborts the transaction (Redis's execCommandAbort).
+                let e = CmdError::Owned(format!(
+                    "EXECABORT Transaction discarded because of: {}",
+                    e.text()
+                ));
+                self.stats.record_error(e.text());
+                self.commands.entries[id].stats.rejected += 1;
+                crate::commands::multi::discard_transaction(self, c);
+                crate::commands::multi::unwatch_all(self, c);
+                c.reply.error_line(e.text().as_bytes());
+                return;
+            }
+        }
         self.stats.record_error(e.text());
         if let Some(id) = cmd_id {
             self.commands.entries[id].stats.rejected += 1;
@@ -184,6 +199,10 @@ impl Server {
         }
         if skip_reply && c.reply_mode != ReplyMode::On {
             c.reply.buf.truncate(reply_mark.max(c.reply.sent));
+        }
+        if !c.kept_pushes.is_empty() {
+            let pushes = std::mem::take(&mut c.kept_pushes);
+            c.reply.raw(&pushes);
         }
         if c.reply_mode == ReplyMode::Skip {
             c.reply_mode = ReplyMode::On;
@@ -298,6 +317,14 @@ impl Server {
                 return false;
             }
         }
+        if self.config.maxmemory > 0 && self.oom_rejects(c, spec) {
+            self.reject(
+                c,
+                Some(id),
+                &CmdError::Static("OOM command not allowed when used memory > 'maxmemory'."),
+            );
+            return false;
+        }
         if self.is_paused_for_command(c, id) {
             return true;
         }
@@ -315,6 +342,24 @@ impl Server {
             crate::blocking::handle_clients_blocked_on_keys(self);
         }
         false
+    }
+
+    /// Would this command be refused for memory now? Commands that may grow memory are, and
+    /// inside MULTI so is queuing anything but EXEC/DISCARD/QUIT/RESET; EXEC counts as growing
+    /// when a queued command does. (The eviction part of Redis's performEvictions is not here:
+    /// memory over the limit simply fails.)
+    fn oom_rejects(&self, c: &Client, spec: &crate::command::CommandSpec) -> bool {
+        let denyoom = spec.has(flags::DENYOOM)
+            || (spec.name == "exec"
+                && c.multi_queue
+                    .iter()
+                    .any(|q| match self.commands.lookup(&q.argv) {
+                        Lookup::Found(id) => self.commands.entries[id].spec.has(flags::DENYOOM),
+                        _ => false,
+                    }));
+        let in_multi =
+            c.has(cf::MULTI) && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
+        (denyoom || in_multi) && crate::alloc::used_memory() > self.config.maxmemory as usize
     }
 
     /// Execute command `id` for client `c` (Redis's call()).
@@ -374,8 +419,9 @@ impl Server {
         if !spec.has(flags::SKIP_MONITOR | flags::ADMIN) && !self.monitors.is_empty() {
             crate::commands::server::feed_monitors(self, c, db_before, argv);
         }
-        let dirty = self.dirty - dirty_before;
-        if dirty > 0 && !prop.prevent {
+        // A SAVE inside the command (FLUSHALL with save points) resets the counter.
+        let dirty = self.dirty != dirty_before;
+        if (dirty || prop.force) && !prop.prevent {
             let main = prop.rewritten.unwrap_or_else(|| argv.to_vec());
             self.propagate(db_before, main);
         }

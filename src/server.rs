@@ -172,6 +172,8 @@ pub struct Server {
     pub pubsub: crate::commands::pubsub::PubSub,
     pub watches: crate::commands::multi::Watches,
     pub blocking: crate::blocking::Blocking,
+    /// Active expiry's state between cycles and its statistics.
+    pub expire_cycle: crate::db::expire::CycleState,
     pub persistence: crate::persistence::PersistenceState,
     /// used_memory right after start-up (INFO used_memory_startup).
     pub startup_memory: usize,
@@ -290,6 +292,7 @@ impl Server {
                 last_bgsave_time_sec: -1,
                 ..Default::default()
             },
+            expire_cycle: Default::default(),
             startup_memory: 0,
             error_snapshot: 0,
             oom_score_adj_base: None,

@@ -543,6 +543,8 @@ pub struct Propagation {
     pub also: Vec<(usize, Vec<Bytes>)>,
     /// Do not propagate the executed command itself (Redis's preventCommandPropagation).
     pub prevent: bool,
+    /// Propagate the command even if it changed nothing (Redis's forceCommandPropagation).
+    pub force: bool,
 }
 
 /// Everything a handler can reach while it runs.

@@ -1,6 +1,7 @@
 //! Command families, one file each, as Redis groups them. [`ALL`] is what the command table is
 //! built from.
 
+pub mod bitops;
 pub mod connection;
 pub mod debug;
 pub mod dump;
@@ -29,6 +30,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     object::COMMANDS,
     string::COMMANDS,
     list::COMMANDS,
+    bitops::COMMANDS,
     multi::COMMANDS,
     pubsub::COMMANDS,
     zset::COMMANDS,

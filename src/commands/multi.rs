@@ -20,6 +20,9 @@ pub struct Watches {
     pub keys: HashMap<(usize, Bytes), Vec<usize>>,
     /// Clients (by slab key) whose watched keys were touched.
     pub dirty: HashSet<usize>,
+    /// (client, db, key) watched while the key was already logically expired: its deletion
+    /// is no logical change, so it does not fail EXEC (Redis's watchedKey.expired).
+    pub expired: HashSet<(usize, usize, Bytes)>,
 }
 
 /// Queue a command inside MULTI (reply +QUEUED).
@@ -36,29 +39,77 @@ pub fn touch_watched_key(srv: &mut Server, db: usize, key: &[u8]) {
     if srv.watches.keys.is_empty() {
         return;
     }
-    if let Some(list) = srv.watches.keys.get(&(db, Bytes::copy_from_slice(key))) {
-        for &k in list {
-            srv.watches.dirty.insert(k);
+    let id = (db, Bytes::copy_from_slice(key));
+    let Some(list) = srv.watches.keys.get(&id) else {
+        return;
+    };
+    let gone = !srv.dbs[db].keys.contains_key(key);
+    for &k in list {
+        let flag = (k, db, id.1.clone());
+        if gone && srv.watches.expired.remove(&flag) {
+            // Deleting a key that was already expired when watched changes nothing.
+            continue;
         }
+        srv.watches.dirty.insert(k);
     }
 }
 
-/// Mark every client watching any key of `db` that exists (or `all` keys) as dirty
-/// (FLUSHDB/FLUSHALL/SWAPDB).
+/// Mark every client watching a key of `db` that exists as dirty (FLUSHDB/FLUSHALL, before
+/// the db is emptied).
 pub fn touch_all_watched_keys_in_db(srv: &mut Server, db: usize) {
-    let touched: Vec<usize> = srv
+    let touched: Vec<(usize, Bytes)> = srv
         .watches
         .keys
         .iter()
         .filter(|((d, k), _)| *d == db && srv.dbs[db].keys.contains_key(&k[..]))
-        .flat_map(|(_, v)| v.iter().copied())
+        .flat_map(|((_, key), v)| v.iter().map(move |&c| (c, key.clone())))
         .collect();
-    srv.watches.dirty.extend(touched);
+    for (c, key) in touched {
+        if !srv.watches.expired.remove(&(c, db, key)) {
+            srv.watches.dirty.insert(c);
+        }
+    }
+}
+
+/// SWAPDB's invalidation (Redis's touchAllWatchedKeysInDb(emptied, replaced_with)): a key
+/// watched in `emptied` is touched if it exists there now or will exist after the swap, unless
+/// it stays logically expired or was expired and is now gone.
+pub fn touch_watched_keys_on_swap(srv: &mut Server, emptied: usize, replaced_with: usize) {
+    let now = srv.cmd_time_ms;
+    let candidates: Vec<(usize, Bytes)> = srv
+        .watches
+        .keys
+        .iter()
+        .filter(|((d, _), _)| *d == emptied)
+        .flat_map(|((_, key), v)| v.iter().map(move |&c| (c, key.clone())))
+        .collect();
+    for (c, key) in candidates {
+        let in_emptied = srv.dbs[emptied].keys.contains_key(&key[..]);
+        let in_other = srv.dbs[replaced_with].keys.contains_key(&key[..]);
+        if !in_emptied && !in_other {
+            continue;
+        }
+        let other_expired = srv.dbs[replaced_with].is_expired(&key, now);
+        let flag = (c, emptied, key);
+        if srv.watches.expired.contains(&flag) {
+            if !in_other {
+                srv.watches.expired.remove(&flag);
+                continue;
+            } else if other_expired {
+                continue;
+            }
+        } else if !in_emptied && other_expired {
+            srv.watches.expired.insert(flag);
+            continue;
+        }
+        srv.watches.dirty.insert(c);
+    }
 }
 
 /// Forget every WATCH of a client.
 pub fn unwatch_all(srv: &mut Server, c: &mut Client) {
     for (db, key) in c.watched.drain(..) {
+        srv.watches.expired.remove(&(c.key, db, key.clone()));
         if let Some(list) = srv.watches.keys.get_mut(&(db, key.clone())) {
             list.retain(|&k| k != c.key);
             if list.is_empty() {
@@ -104,7 +155,9 @@ fn exec(ctx: &mut Ctx) -> CmdResult {
     // A watched key that expired since WATCH counts as modified.
     let mut expired_watch = false;
     for (db, key) in &c.watched {
-        if srv.dbs[*db].is_expired(key, srv.now_ms) {
+        if srv.dbs[*db].is_expired(key, srv.cmd_time_ms)
+            && !srv.watches.expired.contains(&(c.key, *db, key.clone()))
+        {
             expired_watch = true;
         }
     }
@@ -154,6 +207,12 @@ fn watch(ctx: &mut Ctx) -> CmdResult {
             .entry((db, key.clone()))
             .or_default()
             .push(ctx.client.key);
+        if ctx.srv.dbs[db].is_expired(key, ctx.srv.cmd_time_ms) {
+            ctx.srv
+                .watches
+                .expired
+                .insert((ctx.client.key, db, key.clone()));
+        }
     }
     ctx.reply().ok();
     Ok(())

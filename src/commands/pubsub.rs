@@ -28,7 +28,17 @@ fn deliver(
 ) {
     if let Some(c) = current.as_deref_mut() {
         if c.key == key {
-            f(c);
+            if matches!(
+                c.reply_mode,
+                crate::client::ReplyMode::Off | crate::client::ReplyMode::Skip
+            ) {
+                let mark = c.reply.buf.len();
+                f(c);
+                let kept = c.reply.buf[mark..].to_vec();
+                c.kept_pushes.extend_from_slice(&kept);
+            } else {
+                f(c);
+            }
             return;
         }
     }
@@ -91,13 +101,15 @@ fn update_flag(c: &mut Client) {
 }
 
 fn sub_reply(c: &mut Client, kind: &[u8], ch: Option<&[u8]>, count: usize) {
-    c.reply.push_len(3);
-    c.reply.bulk(kind);
-    match ch {
-        Some(ch) => c.reply.bulk(ch),
-        None => c.reply.null(),
-    }
-    c.reply.int(count as i64);
+    c.push(|r| {
+        r.push_len(3);
+        r.bulk(kind);
+        match ch {
+            Some(ch) => r.bulk(ch),
+            None => r.null(),
+        }
+        r.int(count as i64);
+    });
 }
 
 fn subscribe(ctx: &mut Ctx) -> CmdResult {

@@ -1,6 +1,9 @@
-//! Active expiry (Redis's activeExpireCycle): sample keys with a TTL in each database and delete
-//! the expired ones, repeating while many sampled keys were expired, within a time budget.
-//! The slow cycle runs from cron (25% of a cron period at most), the fast one before sleep.
+//! Active expiry (Redis's activeExpireCycle): sample keys with a TTL, database after database
+//! (resuming where the previous call stopped), and delete the expired ones, repeating on a
+//! database while more than an acceptable share of the sampled keys were stale, within a time
+//! budget. The slow cycle runs from cron (25% of a cron period at most); the fast one runs
+//! before sleep, only when the previous cycle hit its time limit or the estimated share of
+//! stale keys is high, and never more often than every two fast-cycle durations.
 
 use crate::server::Server;
 
@@ -12,69 +15,151 @@ pub enum Cycle {
 }
 
 /// Keys sampled per database per loop (ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP).
-const KEYS_PER_LOOP: usize = 20;
+const KEYS_PER_LOOP: u64 = 20;
 /// Fast cycle duration in microseconds.
 const FAST_DURATION_US: i64 = 1000;
 /// Percentage of CPU the slow cycle may use.
 const SLOW_TIME_PERC: i64 = 25;
 /// Acceptable percentage of expired keys among sampled ones.
-const ACCEPTABLE_STALE: usize = 10;
+const ACCEPTABLE_STALE: u64 = 10;
+/// Databases visited per call unless the previous call ran out of time (CRON_DBS_PER_CALL).
+const DBS_PER_CALL: usize = 16;
+
+/// What the cycle remembers between calls, and the statistics INFO reports.
+#[derive(Debug, Default, Clone)]
+pub struct CycleState {
+    /// Next database to visit.
+    current_db: usize,
+    /// The previous call stopped on its time limit.
+    timelimit_exit: bool,
+    /// When the last fast cycle started (µs).
+    last_fast_cycle: i64,
+    /// Running estimate of the share of stale keys among those with a TTL (0..1).
+    pub stale_perc: f64,
+    /// Cycles that stopped on their time limit.
+    pub time_cap_reached: u64,
+    /// Total time spent in the cycle (µs).
+    pub time_used_us: i64,
+}
 
 /// Run one expiry cycle.
 pub fn active_expire_cycle(srv: &mut Server, kind: Cycle) {
-    // Replicas wait for the master's DELs; a paused server must not change the dataset.
-    if srv.is_replica() || srv.pause.end_ms > srv.now_ms {
+    // Nothing expires while clients are paused (Redis's checkClientPauseTimeoutAndReturnIfPaused).
+    if srv.is_replica() || srv.dbs.is_empty() || srv.pause.end_ms > srv.now_ms {
         return;
     }
-    let effort = srv.config.active_expire_effort.clamp(1, 10) as usize - 1;
-    let per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP / 4 * effort;
-    let acceptable = ACCEPTABLE_STALE.saturating_sub(effort);
+    let effort = srv.config.active_expire_effort.clamp(1, 10) as u64 - 1;
+    let keys_per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP / 4 * effort;
+    let fast_duration = FAST_DURATION_US + FAST_DURATION_US / 4 * effort as i64;
+    let slow_time_perc = SLOW_TIME_PERC + 2 * effort as i64;
+    let acceptable = ACCEPTABLE_STALE - effort;
+
     let start = crate::server::ustime();
-    let limit_us = match kind {
-        Cycle::Fast => FAST_DURATION_US + FAST_DURATION_US / 4 * effort as i64,
-        Cycle::Slow => {
-            (SLOW_TIME_PERC + 2 * effort as i64) * 1_000_000 / srv.hz.max(1) as i64 / 100
+    let st = &mut srv.expire_cycle;
+    if kind == Cycle::Fast {
+        if !st.timelimit_exit && st.stale_perc < acceptable as f64 {
+            return;
         }
-    };
-    if kind == Cycle::Fast && srv.dbs.iter().all(|d| d.expires.is_empty()) {
-        return;
+        if start < st.last_fast_cycle + fast_duration * 2 {
+            return;
+        }
+        st.last_fast_cycle = start;
     }
-    for db in 0..srv.dbs.len() {
+    let dbnum = srv.dbs.len();
+    let dbs_per_call = if DBS_PER_CALL > dbnum || st.timelimit_exit {
+        dbnum
+    } else {
+        DBS_PER_CALL
+    };
+    let timelimit = match kind {
+        Cycle::Fast => fast_duration,
+        Cycle::Slow => (slow_time_perc * 1_000_000 / srv.hz.max(1) as i64 / 100).max(1),
+    };
+    st.timelimit_exit = false;
+
+    let (mut total_sampled, mut total_expired) = (0u64, 0u64);
+    let mut iteration = 0u64;
+    let mut expired_keys: Vec<Box<[u8]>> = Vec::new();
+    let mut j = 0;
+    while j < dbs_per_call && !srv.expire_cycle.timelimit_exit {
+        let db = srv.expire_cycle.current_db % dbnum;
+        srv.expire_cycle.current_db = srv.expire_cycle.current_db.wrapping_add(1);
+        j += 1;
         loop {
-            if srv.dbs[db].expires.is_empty() {
+            iteration += 1;
+            let d = &mut srv.dbs[db];
+            let num = d.expires.len() as u64;
+            if num == 0 {
+                d.avg_ttl = 0;
+                break;
+            }
+            // A sparse table is cheaper to leave for later than to walk.
+            let slots = d.expires.buckets() as u64;
+            if slots > 4 && num * 100 / slots < 1 {
                 break;
             }
             let now = crate::server::mstime();
             srv.cmd_time_ms = now;
-            let mut expired_keys: Vec<Box<[u8]>> = Vec::new();
-            let mut sampled = 0;
-            let mut cursor = srv.dbs[db].expires_cursor;
-            let mut buckets = 0;
-            while sampled < per_loop && buckets < per_loop * 20 {
-                cursor = srv.dbs[db].expires.scan(cursor, |k, &when| {
+            let d = &mut srv.dbs[db];
+            let num = num.min(keys_per_loop);
+            let max_buckets = num * 20;
+            let (mut sampled, mut checked) = (0u64, 0u64);
+            let (mut ttl_sum, mut ttl_samples) = (0i64, 0i64);
+            expired_keys.clear();
+            let mut cursor = d.expires_cursor;
+            while sampled < num && checked < max_buckets {
+                cursor = d.expires.scan(cursor, |k, &when| {
                     sampled += 1;
-                    if when < now {
+                    let ttl = when - now;
+                    if ttl > 0 {
+                        ttl_sum += ttl;
+                        ttl_samples += 1;
+                    } else if when < now {
                         expired_keys.push(k.clone());
                     }
                 });
-                buckets += 1;
-                if cursor == 0 {
-                    break;
+                checked += 1;
+            }
+            d.expires_cursor = cursor;
+            if ttl_samples > 0 {
+                let avg = ttl_sum / ttl_samples;
+                if d.avg_ttl == 0 {
+                    d.avg_ttl = avg;
+                }
+                d.avg_ttl = (d.avg_ttl / 50) * 49 + avg / 50;
+            }
+            let mut expired = 0u64;
+            for k in &expired_keys {
+                if srv.dbs[db].is_expired(k, now) {
+                    srv.delete_expired(db, k, None);
+                    expired += 1;
                 }
             }
-            srv.dbs[db].expires_cursor = cursor;
-            let n_expired = expired_keys.len();
-            for k in expired_keys {
-                if srv.dbs[db].is_expired(&k, now) {
-                    srv.delete_expired(db, &k, None);
-                }
+            total_expired += expired;
+            total_sampled += sampled;
+            if iteration & 0xf == 0 && crate::server::ustime() - start > timelimit {
+                srv.expire_cycle.timelimit_exit = true;
+                srv.expire_cycle.time_cap_reached += 1;
+                break;
             }
-            if crate::server::ustime() - start > limit_us {
-                return;
-            }
-            if sampled == 0 || n_expired * 100 / sampled <= acceptable || cursor == 0 {
+            if sampled != 0 && expired * 100 / sampled <= acceptable {
                 break;
             }
         }
     }
+    let elapsed = crate::server::ustime() - start;
+    let st = &mut srv.expire_cycle;
+    st.time_used_us += elapsed;
+    let current = if total_sampled > 0 {
+        total_expired as f64 / total_sampled as f64
+    } else {
+        0.0
+    };
+    st.stale_perc = current * 0.05 + st.stale_perc * 0.95;
+    srv.latency.add_sample_if_needed(
+        srv.config.latency_monitor_threshold,
+        "expire-cycle",
+        (elapsed / 1000) as u64,
+        srv.now_ms / 1000,
+    );
 }

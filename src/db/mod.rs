@@ -3,6 +3,7 @@
 //! effects: lazy expiry on access, hit/miss statistics, LRU stamps, WATCH invalidation
 //! (signal_modified_key) and keyspace notifications.
 
+pub mod access;
 pub mod dict;
 pub mod expire;
 pub mod notify;
@@ -67,17 +68,22 @@ impl Db {
         self.keys.insert(key.into(), obj);
     }
 
-    /// Set `key` to `obj`, keeping its TTL only if `keep_ttl`.
-    pub fn set(&mut self, key: &[u8], obj: RObj, keep_ttl: bool) {
-        match self.keys.get_mut(key) {
-            Some(slot) => *slot = obj,
+    /// Set `key` to `obj`, keeping its TTL only if `keep_ttl`. Returns true when the key is new.
+    pub fn set(&mut self, key: &[u8], obj: RObj, keep_ttl: bool) -> bool {
+        let new = match self.keys.get_mut(key) {
+            Some(slot) => {
+                *slot = obj;
+                false
+            }
             None => {
                 self.keys.insert(key.into(), obj);
+                true
             }
-        }
+        };
         if !keep_ttl {
             self.remove_expire(key);
         }
+        new
     }
 
     /// Delete `key` and its TTL. Returns whether it existed.
@@ -189,13 +195,25 @@ impl<'a> Ctx<'a> {
     /// Look a key up for reading (Redis's lookupKeyRead): lazy expiry, keyspace hit/miss
     /// statistics, LRU stamp. Returns the object and the reply buffer, borrowed together.
     pub fn read(&mut self, key: &[u8]) -> (Option<&RObj>, &mut ReplyBuf) {
+        self.read_with(key, true)
+    }
+
+    /// Like [`Ctx::read`] but without stamping the access clock (Redis's LOOKUP_NOTOUCH: TYPE,
+    /// EXISTS, TTL and friends do not count as accesses).
+    pub fn read_notouch(&mut self, key: &[u8]) -> (Option<&RObj>, &mut ReplyBuf) {
+        self.read_with(key, false)
+    }
+
+    fn read_with(&mut self, key: &[u8], touch: bool) -> (Option<&RObj>, &mut ReplyBuf) {
         let expired = self.expire_if_needed(key);
         let db = self.client.db;
-        let lru = self.srv.lruclock;
         if !expired && self.srv.dbs[db].keys.contains_key(key) {
+            let clock = self.srv.access_clock();
             self.srv.stats.keyspace_hits += 1;
             let o = self.srv.dbs[db].keys.get_mut(key).expect("present");
-            o.lru = lru;
+            if touch {
+                clock.touch(o);
+            }
             return (Some(&*o), &mut self.client.reply);
         }
         self.srv.stats.keyspace_misses += 1;
@@ -216,9 +234,9 @@ impl<'a> Ctx<'a> {
             return None;
         }
         let db = self.client.db;
-        let lru = self.srv.lruclock;
+        let clock = self.srv.access_clock();
         let o = self.srv.dbs[db].keys.get_mut(key)?;
-        o.lru = lru;
+        clock.touch(o);
         Some(o)
     }
 
@@ -250,8 +268,10 @@ impl<'a> Ctx<'a> {
     /// signalled.
     pub fn set_key(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
         let db = self.client.db;
-        let obj = RObj::new(value, self.srv.lruclock);
-        self.srv.dbs[db].set(key, obj, keep_ttl);
+        let obj = RObj::new(value, self.srv.new_obj_clock());
+        if self.srv.dbs[db].set(key, obj, keep_ttl) {
+            self.notify(notify::NEW, "new", key);
+        }
         self.signal_modified(key);
     }
 
