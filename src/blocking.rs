@@ -38,6 +38,8 @@ struct Blocked {
     cmd: usize,
     /// The value type (Redis OBJ_* number) that can serve it.
     kind: u32,
+    /// WAIT: the replication offset and the number of replicas waited for.
+    wait: Option<(i64, i64)>,
 }
 
 /// The blocking state of the server.
@@ -158,9 +160,102 @@ pub fn block_on_keys(ctx: &mut Ctx, keys: &[Bytes], timeout_ms: i64) {
             argv,
             cmd,
             kind,
+            wait: None,
         },
     );
     ctx.client.flags |= cf::BLOCKED;
+}
+
+/// Parse a timeout in milliseconds (WAIT's) into an absolute time, 0 for forever (Redis's
+/// getTimeoutFromObjectOrReply with UNIT_MILLISECONDS).
+pub fn parse_timeout_ms(arg: &[u8], now_ms: i64) -> Result<i64, CmdError> {
+    let ms = crate::util::numbers::string2ll(arg).ok_or(CmdError::Static(
+        "ERR timeout is not an integer or out of range",
+    ))?;
+    if ms < 0 {
+        return Err(crate::command::errors::TIMEOUT_NEG);
+    }
+    if ms == 0 {
+        return Ok(0);
+    }
+    ms.checked_add(now_ms)
+        .ok_or(CmdError::Static("ERR timeout is out of range"))
+}
+
+/// Block the calling client in WAIT until `numreplicas` replicas acknowledged `offset`.
+pub fn block_for_wait(ctx: &mut Ctx, offset: i64, numreplicas: i64, timeout_ms: i64) {
+    let ck = ctx.client.key;
+    let cmd = match ctx.srv.commands.lookup(ctx.argv) {
+        Lookup::Found(id) => id,
+        _ => return,
+    };
+    let b = &mut ctx.srv.blocking;
+    if timeout_ms > 0 {
+        b.timeouts.insert((timeout_ms, ck));
+    }
+    b.clients.insert(
+        ck,
+        Blocked {
+            db: ctx.client.db,
+            keys: Vec::new(),
+            timeout: timeout_ms,
+            argv: Vec::new(),
+            cmd,
+            kind: 0,
+            wait: Some((offset, numreplicas)),
+        },
+    );
+    ctx.srv.repl.waiting_acks.insert(0, ck);
+    ctx.client.flags |= cf::BLOCKED;
+}
+
+/// Answer the WAITs whose replicas acknowledged enough (Redis's
+/// processClientsWaitingReplicas).
+pub fn process_clients_waiting_replicas(srv: &mut Server) {
+    if srv.repl.waiting_acks.is_empty() {
+        return;
+    }
+    let waiting = srv.repl.waiting_acks.clone();
+    let (mut last_offset, mut last_num) = (0i64, 0i64);
+    for ck in waiting {
+        let Some((offset, numreplicas)) = srv.blocking.clients.get(&ck).and_then(|b| b.wait) else {
+            continue;
+        };
+        let acks = if last_offset != 0 && last_offset >= offset && last_num >= numreplicas {
+            last_num
+        } else {
+            let n = srv.count_acks(offset, None) as i64;
+            if n < numreplicas {
+                continue;
+            }
+            last_offset = offset;
+            last_num = n;
+            n
+        };
+        unregister(&mut srv.blocking, ck);
+        if let Some(Some(mut c)) = srv.clients.get_mut(ck).map(|s| s.take()) {
+            c.reply.int(acks);
+            c.flags &= !cf::BLOCKED;
+            srv.blocking.unblocked.push(ck);
+            srv.put_back(ck, c);
+        }
+    }
+}
+
+/// Unblock every client blocked on keys or WAIT with error `msg`, and close them after the
+/// reply (Redis's disconnectAllBlockedClients, when the instance turns replica).
+pub fn disconnect_all_blocked(srv: &mut Server, msg: &str) {
+    let blocked: Vec<usize> = srv.blocking.clients.keys().copied().collect();
+    for ck in blocked {
+        unregister(&mut srv.blocking, ck);
+        if let Some(Some(mut c)) = srv.clients.get_mut(ck).map(|s| s.take()) {
+            srv.stats.record_error(msg);
+            c.reply.error_line(msg.as_bytes());
+            c.flags &= !cf::BLOCKED;
+            c.flags |= cf::CLOSE_AFTER_REPLY;
+            srv.put_back(ck, c);
+        }
+    }
 }
 
 /// Mark `key` in `db` ready if clients block on it (Redis's signalKeyAsReady). Free when
@@ -225,6 +320,11 @@ fn unregister(b: &mut Blocking, ck: usize) -> Option<Blocked> {
     Some(st)
 }
 
+/// Forget a WAIT client in the replication's list.
+fn forget_wait(srv: &mut Server, ck: usize) {
+    srv.repl.waiting_acks.retain(|&k| k != ck);
+}
+
 /// A client is going away: drop its blocking state silently.
 pub fn on_client_close(srv: &mut Server, ck: usize) {
     if srv.blocking.clients.is_empty() {
@@ -232,6 +332,7 @@ pub fn on_client_close(srv: &mut Server, ck: usize) {
     }
     unregister(&mut srv.blocking, ck);
     srv.blocking.unblocked.retain(|&k| k != ck);
+    forget_wait(srv, ck);
 }
 
 /// How a client is unblocked without being served.
@@ -245,11 +346,20 @@ fn unblock_with(srv: &mut Server, ck: usize, how: Unblock) -> bool {
     let Some(st) = unregister(&mut srv.blocking, ck) else {
         return false;
     };
+    if st.wait.is_some() {
+        forget_wait(srv, ck);
+    }
     let Some(Some(mut c)) = srv.clients.get_mut(ck).map(|s| s.take()) else {
         return true;
     };
     match how {
-        Unblock::Timeout => c.reply.null_array(),
+        Unblock::Timeout => match st.wait {
+            Some((offset, _)) => {
+                let n = srv.count_acks(offset, None) as i64;
+                c.reply.int(n)
+            }
+            None => c.reply.null_array(),
+        },
         Unblock::Error => {
             let e = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
             srv.stats.record_error(e);
@@ -397,6 +507,7 @@ pub fn before_sleep(srv: &mut Server) {
         return;
     }
     handle_timeouts(srv);
+    process_clients_waiting_replicas(srv);
     handle_clients_blocked_on_keys(srv);
     process_unblocked_clients(srv);
 }

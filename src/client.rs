@@ -174,6 +174,16 @@ pub struct Client {
     pub no_evict: bool,
     /// Number of commands processed on this connection.
     pub commands_processed: u64,
+    /// Flags of the commands queued in MULTI, or-ed, and of their complements (Redis's
+    /// mstate.cmd_flags / cmd_inv_flags): EXEC is checked as the commands it will run.
+    pub multi_flags: u64,
+    pub multi_inv_flags: u64,
+    /// Replication offset after this client's last command (WAIT waits for it).
+    pub woff: i64,
+    /// Set when this client is (becoming) one of our replicas.
+    pub repl: Option<Box<crate::replication::ReplicaClient>>,
+    /// Set when this client is our master.
+    pub master: Option<Box<crate::replication::replica::MasterClient>>,
 }
 
 impl Client {
@@ -224,6 +234,11 @@ impl Client {
             pending_write: false,
             no_evict: false,
             commands_processed: 0,
+            multi_flags: 0,
+            multi_inv_flags: 0,
+            woff: 0,
+            repl: None,
+            master: None,
         }
     }
 

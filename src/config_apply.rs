@@ -22,6 +22,12 @@ pub fn apply(srv: &mut Server, new: &Config, _old: &Config, action: Apply) -> Re
             Ok(())
         }
         Apply::TlsPort | Apply::TlsConfig => Err("TLS is not supported by this build".to_string()),
+        Apply::ReplBacklogSize => {
+            let size = new.repl_backlog_size;
+            srv.repl
+                .trim_backlog(size, crate::replication::backlog::TRIM_BLOCKS_PER_CALL);
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
@@ -79,4 +85,5 @@ pub fn after_set(srv: &mut Server) {
     srv.hz = srv.config.hz.clamp(1, 500) as i32;
     crate::log::set_verbosity(srv.config.loglevel as u8);
     srv.slowlog.trim(srv.config.slowlog_max_len as usize);
+    srv.refresh_good_replicas();
 }

@@ -29,7 +29,7 @@ impl Server {
                 return;
             }
             if c.has(cf::POSTPONED) {
-                if self.pause.end_ms > self.now_ms {
+                if self.paused().is_some() {
                     return;
                 }
                 c.flags &= !cf::POSTPONED;
@@ -71,6 +71,9 @@ impl Server {
                 return;
             }
             c.argv.clear();
+            if c.master.is_some() {
+                self.master_command_applied(c);
+            }
             self.check_output_limits(c);
         }
     }
@@ -118,10 +121,13 @@ impl Server {
     /// CLIENT PAUSE: does command `id` have to wait? (Replicas are never paused; a WRITE pause
     /// holds commands that may replicate, including an EXEC of such commands.)
     fn is_paused_for_command(&self, c: &Client, id: usize) -> bool {
-        if self.pause.end_ms <= self.now_ms || c.has(cf::SLAVE) || c.has(cf::MASTER) {
+        let Some(write_only) = self.paused() else {
+            return false;
+        };
+        if c.has(cf::SLAVE) || c.has(cf::MASTER) {
             return false;
         }
-        if !self.pause.write_only {
+        if !write_only {
             return true;
         }
         let spec = self.commands.entries[id].spec;
@@ -190,12 +196,37 @@ impl Server {
             _ => false,
         };
         let reply_mark = c.reply.buf.len();
+        let errors_before = self.stats.total_error_replies;
+        let was_replica = c.has(cf::SLAVE) && c.repl.as_ref().is_some_and(|r| r.state.is_some());
         let postponed = self.process_argv_inner(c, argv);
         if postponed {
             if skip_reply && c.reply_mode == ReplyMode::Skip {
                 c.reply_mode = ReplyMode::SkipNext;
             }
             return true;
+        }
+        if c.master.is_some() {
+            // Our master gets no replies, except the ACK answering a GETACK.
+            if self.stats.total_error_replies > errors_before {
+                self.log_critical_error(c, argv, reply_mark, "replica", "master");
+            }
+            let keep = c
+                .master
+                .as_mut()
+                .is_some_and(|mc| std::mem::take(&mut mc.force_reply));
+            if !keep {
+                c.reply.buf.truncate(reply_mark.max(c.reply.sent));
+            }
+        } else if was_replica && c.reply.buf.len() > reply_mark {
+            // A replica must not make us reply on the replication link.
+            let name = self.command_name(argv);
+            log::warn!(
+                "Replica generated a reply to command '{}', disconnecting it: {}",
+                name,
+                self.client_info(c)
+            );
+            c.reply.buf.truncate(reply_mark.max(c.reply.sent));
+            c.flags |= cf::CLOSE_ASAP;
         }
         if skip_reply && c.reply_mode != ReplyMode::On {
             c.reply.buf.truncate(reply_mark.max(c.reply.sent));
@@ -268,23 +299,22 @@ impl Server {
             self.reject(c, Some(id), &e);
             return false;
         }
+        // EXEC is checked as the commands it will run.
+        let is_exec = spec.name == "exec";
+        let (mflags, minv) = if is_exec {
+            (c.multi_flags, c.multi_inv_flags)
+        } else {
+            (0, 0)
+        };
+        let cflags = spec.flags;
+        let is_write = cflags & flags::WRITE != 0 || mflags & flags::WRITE != 0;
+        let is_read = cflags & flags::READONLY != 0 || mflags & flags::READONLY != 0;
+        let is_denystale = cflags & flags::STALE == 0 || minv & flags::STALE != 0;
+        let is_denyloading = cflags & flags::LOADING == 0 || minv & flags::LOADING != 0;
+        let is_may_replicate = (cflags | mflags) & (flags::WRITE | flags::MAY_REPLICATE) != 0;
+        let obey = c.has(cf::MASTER);
         if !c.authenticated && !spec.has(flags::NO_AUTH) {
             self.reject(c, Some(id), &errors::NOAUTH);
-            return false;
-        }
-        if self.persistence.loading && !spec.has(flags::LOADING) {
-            self.reject(
-                c,
-                Some(id),
-                &CmdError::Static("LOADING Redis is loading the dataset in memory"),
-            );
-            return false;
-        }
-        if self.writes_denied_by_disk_error()
-            && (spec.has(flags::WRITE) || spec.name == "ping")
-            && !c.has(cf::MASTER)
-        {
-            self.reject(c, Some(id), &CmdError::Static("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."));
             return false;
         }
         if c.has(cf::MULTI) && spec.has(flags::NO_MULTI) {
@@ -292,6 +322,34 @@ impl Server {
                 c,
                 Some(id),
                 &CmdError::err("Command not allowed inside a transaction"),
+            );
+            return false;
+        }
+        if self.config.maxmemory > 0 && self.oom_rejects(c, spec) {
+            self.reject(
+                c,
+                Some(id),
+                &CmdError::Static("OOM command not allowed when used memory > 'maxmemory'."),
+            );
+            return false;
+        }
+        if self.writes_denied_by_disk_error() && (is_write || spec.name == "ping") && !obey {
+            self.reject(c, Some(id), &CmdError::Static("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."));
+            return false;
+        }
+        if is_write && !self.good_replicas_ok() {
+            self.reject(
+                c,
+                Some(id),
+                &CmdError::Static("NOREPLICAS Not enough good replicas to write."),
+            );
+            return false;
+        }
+        if self.is_replica() && self.config.replica_read_only && !obey && is_write {
+            self.reject(
+                c,
+                Some(id),
+                &CmdError::Static("READONLY You can't write against a read only replica."),
             );
             return false;
         }
@@ -317,11 +375,27 @@ impl Server {
                 return false;
             }
         }
-        if self.config.maxmemory > 0 && self.oom_rejects(c, spec) {
+        if self.is_replica()
+            && self.repl.link.state != crate::replication::replica::ReplState::Connected
+            && !self.config.replica_serve_stale_data
+            && is_denystale
+        {
+            self.reject(c, Some(id), &CmdError::Static("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."));
+            return false;
+        }
+        if self.persistence.loading && is_denyloading {
             self.reject(
                 c,
                 Some(id),
-                &CmdError::Static("OOM command not allowed when used memory > 'maxmemory'."),
+                &CmdError::Static("LOADING Redis is loading the dataset in memory"),
+            );
+            return false;
+        }
+        if c.has(cf::SLAVE) && (is_may_replicate || is_write || is_read) {
+            self.reject(
+                c,
+                Some(id),
+                &CmdError::err("Replica can't interact with the keyspace"),
             );
             return false;
         }
@@ -334,12 +408,14 @@ impl Server {
                 "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
             )
         {
-            crate::commands::multi::queue_command(self, c, argv);
+            crate::commands::multi::queue_command(self, c, argv, cflags);
             return false;
         }
         self.call(c, id, argv);
+        c.woff = self.repl.master_repl_offset;
         if self.blocking.has_pending_work() {
             crate::blocking::handle_clients_blocked_on_keys(self);
+            self.propagate_pending(false);
         }
         false
     }
@@ -383,7 +459,11 @@ impl Server {
             cmd: spec,
             prop: Propagation::default(),
         };
+        let prev_master = ctx.srv.executing_master;
+        ctx.srv.executing_master = ctx.client.has(cf::MASTER);
+        ctx.srv.in_nested_call += 1;
         let res: CmdResult = handler(&mut ctx);
+        ctx.srv.in_nested_call -= 1;
         if let Err(e) = &res {
             ctx.error(e);
         }
@@ -419,24 +499,56 @@ impl Server {
         if !spec.has(flags::SKIP_MONITOR | flags::ADMIN) && !self.monitors.is_empty() {
             crate::commands::server::feed_monitors(self, c, db_before, argv);
         }
-        // A SAVE inside the command (FLUSHALL with save points) resets the counter.
+        // A SAVE inside the command (FLUSHALL with save points) resets the counter. EXEC is
+        // never propagated itself: its commands are, wrapped in MULTI/EXEC.
         let dirty = self.dirty != dirty_before;
-        if (dirty || prop.force) && !prop.prevent {
+        if (dirty || prop.force) && !prop.prevent && spec.name != "exec" && self.should_propagate()
+        {
             let main = prop.rewritten.unwrap_or_else(|| argv.to_vec());
-            self.propagate(db_before, main);
+            self.also_propagate.push(crate::propagate::PropOp {
+                db: c.db,
+                argv: main,
+            });
         }
-        for (db, a) in prop.also {
-            self.propagate(db, a);
+        if self.in_nested_call == 0 {
+            self.propagate_pending(spec.has(flags::TOUCHES_ARBITRARY_KEYS));
         }
+        self.executing_master = prev_master;
         let used = crate::alloc::used_memory();
         if used > self.stats.peak_memory {
             self.stats.peak_memory = used;
         }
     }
 
-    /// Feed a write to the AOF and replicas. Redis wraps several in MULTI/EXEC; the sinks
-    /// arrive with persistence and replication.
-    pub fn propagate(&mut self, _db: usize, _argv: Vec<Bytes>) {}
+    /// The full name of the command in `argv`, for logs.
+    pub fn command_name(&self, argv: &[Bytes]) -> String {
+        match self.commands.lookup(argv) {
+            Lookup::Found(id) => self.commands.entries[id].fullname.clone(),
+            _ => "<unknown>".to_string(),
+        }
+    }
+
+    /// Redis logs an error sent on a replication link, with the latest stream bytes, since
+    /// master and replica datasets then diverge.
+    fn log_critical_error(&self, c: &Client, argv: &[Bytes], mark: usize, from: &str, to: &str) {
+        let text = String::from_utf8_lossy(&c.reply.buf[mark.min(c.reply.buf.len())..])
+            .trim_end()
+            .trim_start_matches('-')
+            .to_string();
+        if let Some(b) = &self.repl.backlog {
+            if b.histlen() > 0 {
+                let tail = b.tail_bytes(256);
+                log::warn!("Latest backlog is: '{}'", crate::config::parse::repr(&tail));
+            }
+        }
+        log::warn!(
+            "== CRITICAL == This {} is sending an error to its {}: '{}' after processing the command '{}'",
+            from,
+            to,
+            text,
+            self.command_name(argv)
+        );
+    }
 }
 
 /// Is the client connected locally (unix socket or loopback)? Protected configs and DEBUG

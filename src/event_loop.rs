@@ -18,6 +18,10 @@ use crate::server::Server;
 
 /// Token of the signal pipe.
 const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
+/// Token of the replica's connection to its master during the handshake and transfer.
+pub const REPL_LINK_TOKEN: Token = Token(usize::MAX - 3);
+/// Token of the read end of the diskless-replication RDB pipe.
+pub const RDB_PIPE_TOKEN: Token = Token(usize::MAX - 4);
 /// Listener tokens count down from here.
 const LISTENER_BASE: usize = usize::MAX - 16;
 
@@ -300,6 +304,10 @@ impl Server {
                     self.handle_signals(&mut pipe);
                     self.signals = Some(pipe);
                 }
+            } else if token == REPL_LINK_TOKEN {
+                self.repl_link_event(ev.is_writable() || ev.is_error() || ev.is_write_closed());
+            } else if token == RDB_PIPE_TOKEN {
+                self.rdb_pipe_readable();
             } else if token.0 > LISTENER_BASE - 16 && token.0 <= LISTENER_BASE {
                 if LISTENER_BASE - token.0 < self.listeners.len() {
                     self.accept(LISTENER_BASE - token.0);
@@ -483,8 +491,12 @@ impl Server {
                     break;
                 }
                 Ok(n) => {
+                    let start = c.querybuf.len();
                     // SAFETY: the kernel initialized the first n bytes of spare capacity.
                     unsafe { c.querybuf.set_len(c.querybuf.len() + n) };
+                    if c.master.is_some() {
+                        self.master_read(&mut c, start);
+                    }
                     self.stats.net_input_bytes += n as u64;
                     self.stats.io_reads += 1;
                     c.last_interaction_ms = self.now_ms;
@@ -525,7 +537,7 @@ impl Server {
 
     /// Return a client taken out for processing to its slot and queue its output.
     pub fn put_back(&mut self, key: usize, c: Box<Client>) {
-        let wants_write = c.reply.pending() > 0 && !c.pending_write;
+        let wants_write = !c.pending_write && self.has_pending_output(&c);
         let close = c.has(flags::CLOSE_ASAP);
         if let Some(slot) = self.clients.get_mut(key) {
             *slot = Some(c);
@@ -558,31 +570,89 @@ impl Server {
         self.write_to_client(key, false);
     }
 
-    /// Write pending replies; register for WRITABLE if the socket is full.
-    fn write_to_client(&mut self, key: usize, from_before_sleep: bool) {
+    /// Does the client have anything to write: replies, or for a replica an RDB transfer or
+    /// stream bytes?
+    pub fn has_pending_output(&self, c: &Client) -> bool {
+        if c.reply.pending() > 0 {
+            return true;
+        }
+        let Some(r) = &c.repl else { return false };
+        match r.state {
+            Some(crate::replication::ReplicaState::SendBulk) => true,
+            Some(crate::replication::ReplicaState::WaitBgsaveEnd) => self
+                .repl
+                .rdb_pipe
+                .as_ref()
+                .is_some_and(|p| p.conns.contains(&c.key) && r.pipe_off < p.buf.len()),
+            _ => self.replica_has_stream_to_send(c),
+        }
+    }
+
+    /// Register or unregister interest in WRITABLE for client `key`.
+    pub fn set_write_interest(&mut self, key: usize, on: bool) {
         let Some(Some(c)) = self.clients.get_mut(key) else {
             return;
         };
+        if c.write_registered == on {
+            return;
+        }
+        c.write_registered = on;
+        let interest = if on {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        if let Some(conn) = c.conn.as_mut() {
+            let _ = self
+                .poll
+                .registry()
+                .reregister(conn.source(), Token(key), interest);
+        }
+    }
+
+    /// Write pending output; register for WRITABLE if the socket is full. A replica's output
+    /// is its replies, then the RDB being transferred or the replication stream.
+    fn write_to_client(&mut self, key: usize, from_before_sleep: bool) {
         let mut written = 0usize;
         let mut failed = false;
-        while c.reply.pending() > 0 {
-            let Some(conn) = c.conn.as_mut() else { break };
-            let chunk = &c.reply.buf[c.reply.sent..];
-            match conn.write(chunk) {
-                Ok(0) => break,
-                Ok(n) => {
-                    c.reply.consume(n);
-                    written += n;
-                    if written >= MAX_WRITES_PER_EVENT && !from_before_sleep {
+        let mut progress = crate::replication::master::Progress::default();
+        {
+            let Server { clients, repl, .. } = self;
+            let Some(Some(c)) = clients.get_mut(key) else {
+                return;
+            };
+            loop {
+                let Some(mut conn) = c.conn.take() else { break };
+                let res = match crate::replication::master::next_output(c, repl) {
+                    Ok(Some((chunk, src))) => Some((conn.write(chunk), src)),
+                    Ok(None) => None,
+                    Err(e) => {
+                        log::warn!("Read error sending DB to replica: {}", e);
+                        failed = true;
+                        None
+                    }
+                };
+                c.conn = Some(conn);
+                let Some((res, src)) = res else { break };
+                match res {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        crate::replication::master::advance(c, repl, src, n, &mut progress);
+                        written += n;
+                        if written >= MAX_WRITES_PER_EVENT && !from_before_sleep {
+                            break;
+                        }
+                        if src == crate::replication::master::OutSrc::Bulk && progress.bulk_done {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        log::debug!("Error writing to client: {}", e);
+                        failed = true;
                         break;
                     }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    log::debug!("Error writing to client: {}", e);
-                    failed = true;
-                    break;
                 }
             }
         }
@@ -590,25 +660,30 @@ impl Server {
         if written > 0 {
             self.stats.io_writes += 1;
         }
-        let pending = c.reply.pending() > 0;
-        let close_after = c.has(flags::CLOSE_AFTER_REPLY);
-        if failed || (!pending && close_after) {
+        if failed {
             self.close_client(key);
             return;
         }
-        if pending != c.write_registered {
-            let interest = if pending {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
-            };
-            c.write_registered = pending;
-            if let Some(conn) = c.conn.as_mut() {
-                let _ = self
-                    .poll
-                    .registry()
-                    .reregister(conn.source(), Token(key), interest);
-            }
+        if progress.stream_moved {
+            let size = self.config.repl_backlog_size;
+            self.repl
+                .trim_backlog(size, crate::replication::backlog::TRIM_BLOCKS_PER_CALL);
+        }
+        if progress.bulk_done {
+            self.replica_bulk_done(key);
+        }
+        let Some(Some(c)) = self.clients.get(key) else {
+            return;
+        };
+        let pending = self.has_pending_output(c);
+        let close_after = c.has(flags::CLOSE_AFTER_REPLY);
+        if !pending && close_after {
+            self.close_client(key);
+            return;
+        }
+        self.set_write_interest(key, pending);
+        if progress.pipe_chunk_done {
+            self.rdb_pipe_conn_drained();
         }
     }
 
@@ -631,7 +706,35 @@ impl Server {
         crate::commands::pubsub::unsubscribe_all(self, &mut c);
         crate::commands::multi::unwatch_all(self, &mut c);
         crate::blocking::on_client_close(self, key);
+        self.close_asap.retain(|&k| k != key);
+        if c.repl.is_some() {
+            self.on_replica_close(&c);
+        }
+        if c.master.is_some() {
+            self.on_master_close(&mut c);
+        }
         log::debug!("Client closed connection id={}", c.id);
+    }
+}
+
+/// Watch the read end of the diskless RDB pipe.
+pub fn register_rdb_pipe(srv: &mut Server, f: &mut std::fs::File) {
+    let fd = f.as_raw_fd();
+    let _ = srv.poll.registry().register(
+        &mut mio::unix::SourceFd(&fd),
+        RDB_PIPE_TOKEN,
+        Interest::READABLE,
+    );
+}
+
+/// Stop watching the diskless RDB pipe.
+pub fn deregister_rdb_pipe(srv: &mut Server) {
+    if let Some(p) = &srv.repl.rdb_pipe {
+        let fd = p.read.as_raw_fd();
+        let _ = srv
+            .poll
+            .registry()
+            .deregister(&mut mio::unix::SourceFd(&fd));
     }
 }
 

@@ -16,6 +16,8 @@ pub mod info;
 pub mod latency;
 pub mod log;
 pub mod persistence;
+pub mod propagate;
+pub mod replication;
 pub mod resp;
 pub mod server;
 pub mod slowlog;

@@ -117,6 +117,7 @@ fn main() {
     ::log::warn!("Server initialized");
     srv.startup_memory = redust::alloc::used_memory();
     srv.set_signal_pipe(signal_pipe());
+    srv.replication_startup();
     srv.load_data_from_disk();
     ::log::info!("Ready to accept connections");
     srv.notify_supervisor_ready();

@@ -154,14 +154,27 @@ pub struct Server {
     pub cronloops: u64,
     pub hz: i32,
     pub shutdown_asap: bool,
+    /// CLIENT PAUSE.
     pub pause: Pause,
+    /// Writes paused while a FAILOVER waits for a replica to catch up (Redis's
+    /// PAUSE_DURING_FAILOVER).
+    pub pause_failover: bool,
     /// DEBUG PAUSE-CRON.
     pub cron_paused: bool,
     pub active_expire_enabled: bool,
     pub executable: String,
     pub run_id: String,
-    pub replid: String,
-    pub replid2: String,
+    /// Replication: ids, offsets, backlog, replicas, and the link to our master.
+    pub repl: crate::replication::Replication,
+    /// Commands to propagate once the current execution unit ends (Redis's
+    /// server.also_propagate), see `propagate`.
+    pub also_propagate: Vec<crate::propagate::PropOp>,
+    /// Depth of nested call()s (EXEC runs its commands nested).
+    pub in_nested_call: u32,
+    /// Propagate pending commands without wrapping them in MULTI/EXEC (active expiry).
+    pub propagate_no_multi: bool,
+    /// The command running was sent by our master (keys do not expire for it).
+    pub executing_master: bool,
     pub tcp_port: u16,
     /// Whether the process is the original (false in fork children).
     pub in_fork_child: bool,
@@ -211,7 +224,8 @@ pub fn lru_clock_at(ms: i64) -> u32 {
     ((ms / LRU_CLOCK_RESOLUTION_MS) as u32) & LRU_CLOCK_MAX
 }
 
-fn random_hex(n: usize) -> String {
+/// `n` random lowercase hex characters (run ids, replication ids, EOF marks).
+pub fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     let ok = std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
@@ -273,12 +287,16 @@ impl Server {
             hz,
             shutdown_asap: false,
             pause: Pause::default(),
+            pause_failover: false,
             cron_paused: false,
             active_expire_enabled: true,
             executable,
             run_id: random_hex(40),
-            replid: random_hex(40),
-            replid2: "0000000000000000000000000000000000000000".to_string(),
+            repl: crate::replication::Replication::new(),
+            also_propagate: Vec::new(),
+            in_nested_call: 0,
+            propagate_no_multi: false,
+            executing_master: false,
             tcp_port: config.port as u16,
             in_fork_child: false,
             watchdog_period: 0,
@@ -384,6 +402,14 @@ impl Server {
         self.clients_cron();
         self.databases_cron();
         self.save_points_cron();
+        let repl_period = if self.failover_in_progress() {
+            100
+        } else {
+            1000
+        };
+        if every(repl_period, self.cronloops) {
+            self.replication_cron();
+        }
         if self.shutdown_asap {
             self.shutdown_asap = false;
             if self.prepare_for_shutdown(crate::commands::server::ShutdownFlags::default()) {
@@ -438,10 +464,22 @@ impl Server {
             crate::db::expire::active_expire_cycle(self, crate::db::expire::Cycle::Fast);
         }
         crate::blocking::before_sleep(self);
+        // Deletions of keys that expired outside commands (serving blocked clients).
+        self.propagate_pending(false);
+        if self.repl.get_ack && self.paused().is_none() {
+            self.send_getack_to_replicas();
+            self.repl.get_ack = false;
+        }
+        self.update_failover_status();
         self.flush_pending_writes();
         let closing = std::mem::take(&mut self.close_asap);
         for key in closing {
             self.close_client(key);
+        }
+        if self.repl.backlog.is_some() {
+            let size = self.config.repl_backlog_size;
+            self.repl
+                .trim_backlog(size, 10 * crate::replication::backlog::TRIM_BLOCKS_PER_CALL);
         }
     }
 
@@ -479,13 +517,20 @@ impl Server {
 }
 
 impl Server {
-    /// Load the RDB file at start-up if there is one.
+    /// Load the RDB file at start-up if there is one (Redis's loadDataFromDisk), restoring
+    /// the replication id and offset it was saved with: a replica can then PSYNC from
+    /// where it was, a master lets its former replicas continue with its old id.
     pub fn load_data_from_disk(&mut self) {
         let path = self.config.dbfilename.clone();
         if !std::path::Path::new(&path).exists() {
             return;
         }
         let start = Instant::now();
+        let master = !self.is_replica();
+        if master {
+            // Deletions of keys found expired while loading go to the backlog.
+            self.repl.create_backlog();
+        }
         match crate::persistence::rdb::load(self, &path) {
             Ok(_) => {
                 log::info!(
@@ -496,6 +541,33 @@ impl Server {
             Err(e) => {
                 log::warn!("Fatal error loading the DB: {}. Exiting.", e);
                 std::process::exit(1);
+            }
+        }
+        let rsi = self.persistence.loaded_rsi.clone();
+        let valid = rsi
+            .as_ref()
+            .filter(|r| r.repl_id.is_some() && r.repl_offset != -1 && r.repl_stream_db != -1);
+        match valid {
+            Some(r) if !master => {
+                self.repl.replid = r.repl_id.clone().expect("checked");
+                self.repl.master_repl_offset = r.repl_offset;
+                self.repl.link.cached = Some(crate::replication::replica::CachedMaster {
+                    replid: self.repl.replid.clone(),
+                    reploff: r.repl_offset,
+                    read_reploff: r.repl_offset,
+                    db: r.repl_stream_db.max(0) as usize,
+                });
+            }
+            Some(r) => {
+                self.repl.replid2 = r.repl_id.clone().expect("checked");
+                self.repl.second_replid_offset = r.repl_offset + 1;
+                self.repl.rebase_offset(r.repl_offset);
+                self.repl.no_replicas_since = self.now_ms / 1000;
+            }
+            None => {
+                if master && self.repl.replicas.is_empty() {
+                    self.repl.backlog = None;
+                }
             }
         }
     }
@@ -517,13 +589,32 @@ impl Server {
 
     /// DEBUG CHANGE-REPL-ID.
     pub fn change_repl_id(&mut self) {
-        self.replid2 = self.replid.clone();
-        self.replid = random_hex(40);
+        self.repl.change_replid();
+        self.repl.clear_replid2();
+    }
+
+    /// Are clients paused now (by CLIENT PAUSE or a failover)? `Some(true)` when only
+    /// writes are paused.
+    pub fn paused(&self) -> Option<bool> {
+        let client = self.pause.end_ms > self.now_ms;
+        match (client, self.pause_failover) {
+            (false, false) => None,
+            (true, _) => Some(self.pause.write_only),
+            (false, true) => Some(true),
+        }
     }
 
     /// Resume clients held by CLIENT PAUSE: run what they had queued.
     pub fn unpause_clients(&mut self) {
         self.pause = Pause::default();
+        self.resume_postponed_clients();
+    }
+
+    /// Run what paused clients had queued, once no pause holds them.
+    pub fn resume_postponed_clients(&mut self) {
+        if self.paused() == Some(false) {
+            return;
+        }
         let keys: Vec<usize> = self
             .clients
             .iter()

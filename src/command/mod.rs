@@ -99,6 +99,9 @@ pub mod flags {
     pub const NO_MULTI: u64 = 1 << 24;
     pub const MOVABLE_KEYS: u64 = 1 << 25;
     pub const ALLOW_BUSY: u64 = 1 << 26;
+    /// May lazily expire keys it does not name (SCAN, RANDOMKEY): their DELs are not
+    /// wrapped in MULTI/EXEC. Hidden from COMMAND INFO, as in Redis.
+    pub const TOUCHES_ARBITRARY_KEYS: u64 = 1 << 28;
 
     /// Names as COMMAND INFO prints them, in Redis's order.
     pub const NAMES: &[(u64, &str)] = &[
@@ -539,8 +542,6 @@ pub struct Propagation {
     /// Replace the executed command's argv in the replication/AOF stream
     /// (Redis's rewriteClientCommandVector).
     pub rewritten: Option<Vec<Bytes>>,
-    /// Extra commands to propagate after this one, with their db (Redis's alsoPropagate).
-    pub also: Vec<(usize, Vec<Bytes>)>,
     /// Do not propagate the executed command itself (Redis's preventCommandPropagation).
     pub prevent: bool,
     /// Propagate the command even if it changed nothing (Redis's forceCommandPropagation).
@@ -586,9 +587,10 @@ impl<'a> Ctx<'a> {
         self.prop.rewritten = Some(argv);
     }
 
-    /// Also propagate `argv` against db `db` after this command.
+    /// Also propagate `argv` against db `db` (Redis's alsoPropagate): it goes out, in
+    /// order, with what the rest of the execution unit propagates.
     pub fn also_propagate(&mut self, db: usize, argv: Vec<Bytes>) {
-        self.prop.also.push((db, argv));
+        self.srv.also_propagate(db, argv);
     }
 
     /// Current time in milliseconds, cached for the command like Redis's `commandTimeSnapshot`:

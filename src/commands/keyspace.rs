@@ -528,7 +528,7 @@ fn scan(ctx: &mut Ctx) -> CmdResult {
             break;
         }
     }
-    keys.retain(|k| pattern.map_or(true, |p| crate::util::glob::string_match(p, k, false)));
+    keys.retain(|k| pattern.is_none_or(|p| crate::util::glob::string_match(p, k, false)));
     let mut kept = Vec::with_capacity(keys.len());
     for k in keys {
         if let Some(t) = typename {
@@ -682,9 +682,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("move", 3, move_cmd).flags(WRITE | FAST).acl(KS).keys(MOVE_KEYS).group(Group::Generic).doc("Moves a key to another database.", "O(1)").syntax("key:key db:integer"),
     CommandSpec::new("copy", -3, copy).flags(WRITE | DENYOOM).acl(KS).keys(COPY_KEYS).group(Group::Generic).since("6.2.0").doc("Copies the value of a key to a new key.", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.").syntax("source:key destination:key [DB destination-db:integer] [REPLACE]"),
     CommandSpec::new("swapdb", 3, swapdb).flags(WRITE | FAST).acl(KS | acl::DANGEROUS).group(Group::Server).since("4.0.0").doc("Swaps two Redis databases.", "O(N) where N is the count of clients watching or blocking on keys from both databases.").syntax("index1:integer index2:integer"),
-    CommandSpec::new("randomkey", 1, randomkey).flags(READONLY).acl(KS).group(Group::Generic).doc("Returns a random key name from the database.", "O(1)").tips(&["request_policy:all_shards", "nondeterministic_output"]),
+    CommandSpec::new("randomkey", 1, randomkey).flags(READONLY | TOUCHES_ARBITRARY_KEYS).acl(KS).group(Group::Generic).doc("Returns a random key name from the database.", "O(1)").tips(&["request_policy:all_shards", "nondeterministic_output"]),
     CommandSpec::new("touch", -2, touch).flags(READONLY | FAST).acl(KS).keys(RO_KEYS).group(Group::Generic).since("3.2.1").doc("Returns the number of existing keys out of those specified after updating the time they were last accessed.", "O(N) where N is the number of keys that will be touched.").syntax("key:key...").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]),
-    CommandSpec::new("scan", -2, scan).flags(READONLY).acl(KS).group(Group::Generic).since("2.8.0").doc("Iterates over the key names in the database.", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.").syntax("cursor:integer [MATCH pattern:pattern] [COUNT count:integer] [TYPE type:string]").tips(&["nondeterministic_output", "request_policy:special"]),
+    CommandSpec::new("scan", -2, scan).flags(READONLY | TOUCHES_ARBITRARY_KEYS).acl(KS).group(Group::Generic).since("2.8.0").doc("Iterates over the key names in the database.", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.").syntax("cursor:integer [MATCH pattern:pattern] [COUNT count:integer] [TYPE type:string]").tips(&["nondeterministic_output", "request_policy:special"]),
     CommandSpec::container("object", OBJECT_SUBCOMMANDS).group(Group::Generic).since("2.2.3").doc("A container for object introspection commands.", "Depends on subcommand."),
 ];
 

@@ -11,6 +11,7 @@ pub mod list;
 pub mod multi;
 pub mod object;
 pub mod pubsub;
+pub mod replication;
 pub mod scan;
 pub mod server;
 pub mod set;
@@ -33,6 +34,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     bitops::COMMANDS,
     multi::COMMANDS,
     pubsub::COMMANDS,
+    replication::COMMANDS,
     zset::COMMANDS,
     sort::COMMANDS,
     hash::COMMANDS,

@@ -25,8 +25,10 @@ pub struct Watches {
     pub expired: HashSet<(usize, usize, Bytes)>,
 }
 
-/// Queue a command inside MULTI (reply +QUEUED).
-pub fn queue_command(_srv: &mut Server, c: &mut Client, argv: &[Bytes]) {
+/// Queue a command inside MULTI (reply +QUEUED); `cmd_flags` are its flags.
+pub fn queue_command(_srv: &mut Server, c: &mut Client, argv: &[Bytes], cmd_flags: u64) {
+    c.multi_flags |= cmd_flags;
+    c.multi_inv_flags |= !cmd_flags;
     c.multi_argv_bytes += argv.iter().map(|a| a.len()).sum::<usize>();
     c.multi_queue.push(QueuedCommand {
         argv: argv.to_vec(),
@@ -124,6 +126,8 @@ pub fn unwatch_all(srv: &mut Server, c: &mut Client) {
 pub fn discard_transaction(_srv: &mut Server, c: &mut Client) {
     c.multi_queue.clear();
     c.multi_argv_bytes = 0;
+    c.multi_flags = 0;
+    c.multi_inv_flags = 0;
     c.flags &= !(cf::MULTI | cf::DIRTY_EXEC | cf::DIRTY_CAS);
 }
 

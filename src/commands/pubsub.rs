@@ -269,6 +269,10 @@ fn publish_cmd(ctx: &mut Ctx) -> CmdResult {
     let ch = ctx.argv[1].clone();
     let msg = ctx.argv[2].clone();
     let n = publish(ctx.srv, Some(&mut *ctx.client), &ch, &msg);
+    // Messages reach the replicas' subscribers too (forceCommandPropagation).
+    if !ctx.srv.config.cluster_enabled {
+        ctx.prop.force = true;
+    }
     ctx.reply().int(n as i64);
     Ok(())
 }
@@ -291,6 +295,9 @@ fn spublish(ctx: &mut Ctx) -> CmdResult {
             c.reply.bulk(&ch);
             c.reply.bulk(&msg);
         });
+    }
+    if !ctx.srv.config.cluster_enabled {
+        ctx.prop.force = true;
     }
     ctx.reply().int(subs.len() as i64);
     Ok(())

@@ -71,7 +71,7 @@ fn parse_set_opts(ctx: &Ctx, start: usize) -> Result<SetOpts, CmdError> {
         } else if is(a, "keepttl") && unit.is_none() {
             o.keepttl = true;
         } else if let Some(k) =
-            kind.filter(|k| has_next && !o.keepttl && unit.map_or(true, |u| u == *k))
+            kind.filter(|k| has_next && !o.keepttl && unit.is_none_or(|u| u == *k))
         {
             unit = Some(k);
             expire_arg = &argv[i + 1];
@@ -212,6 +212,14 @@ fn getset(ctx: &mut Ctx) -> CmdResult {
     ctx.set_key(k, Value::Str(RString::from_bytes(v)), false);
     ctx.dirty(1);
     ctx.notify(notify::STRING, "set", k);
+    // Propagated as SET.
+    if ctx.srv.should_propagate() {
+        ctx.propagate_as(vec![
+            Bytes::from_static(b"SET"),
+            ctx.argv[1].clone(),
+            ctx.argv[2].clone(),
+        ]);
+    }
     Ok(())
 }
 
@@ -229,6 +237,13 @@ fn getdel(ctx: &mut Ctx) -> CmdResult {
     };
     if found {
         ctx.delete_key(k);
+        // Propagated as DEL (or UNLINK with lazyfree-lazy-user-del).
+        let del: &'static [u8] = if ctx.srv.config.lazyfree_lazy_user_del {
+            b"UNLINK"
+        } else {
+            b"DEL"
+        };
+        ctx.propagate_as(vec![Bytes::from_static(del), ctx.argv[1].clone()]);
         ctx.notify(notify::GENERIC, "del", k);
         ctx.dirty(1);
     }
@@ -256,7 +271,7 @@ fn mget(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn mset_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
-    if ctx.argv.len() % 2 == 0 {
+    if ctx.argv.len().is_multiple_of(2) {
         return Err(CmdError::err(format!(
             "wrong number of arguments for '{}' command",
             ctx.cmd.name

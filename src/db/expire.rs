@@ -45,7 +45,7 @@ pub struct CycleState {
 /// Run one expiry cycle.
 pub fn active_expire_cycle(srv: &mut Server, kind: Cycle) {
     // Nothing expires while clients are paused (Redis's checkClientPauseTimeoutAndReturnIfPaused).
-    if srv.is_replica() || srv.dbs.is_empty() || srv.pause.end_ms > srv.now_ms {
+    if srv.is_replica() || srv.dbs.is_empty() || srv.paused().is_some() {
         return;
     }
     let effort = srv.config.active_expire_effort.clamp(1, 10) as u64 - 1;
@@ -55,6 +55,30 @@ pub fn active_expire_cycle(srv: &mut Server, kind: Cycle) {
     let acceptable = ACCEPTABLE_STALE - effort;
 
     let start = crate::server::ustime();
+    // The DELs go out one by one, not wrapped in a transaction.
+    srv.propagate_no_multi = true;
+    active_expire_cycle_inner(
+        srv,
+        kind,
+        start,
+        keys_per_loop,
+        fast_duration,
+        slow_time_perc,
+        acceptable,
+    );
+    srv.propagate_pending(true);
+    srv.propagate_no_multi = false;
+}
+
+fn active_expire_cycle_inner(
+    srv: &mut Server,
+    kind: Cycle,
+    start: i64,
+    keys_per_loop: u64,
+    fast_duration: i64,
+    slow_time_perc: i64,
+    acceptable: u64,
+) {
     let st = &mut srv.expire_cycle;
     if kind == Cycle::Fast {
         if !st.timelimit_exit && st.stale_perc < acceptable as f64 {

@@ -151,13 +151,15 @@ impl Server {
         } else {
             b"DEL"
         };
-        self.propagate(
-            db,
-            vec![
-                bytes::Bytes::from_static(cmd),
-                bytes::Bytes::copy_from_slice(key),
-            ],
-        );
+        if self.should_propagate() {
+            self.also_propagate(
+                db,
+                vec![
+                    bytes::Bytes::from_static(cmd),
+                    bytes::Bytes::copy_from_slice(key),
+                ],
+            );
+        }
     }
 
     /// Expire `key` if its TTL elapsed (Redis's expireIfNeeded). Replicas only report it.
@@ -171,17 +173,16 @@ impl Server {
         if !self.dbs[db].is_expired(key, now) {
             return false;
         }
-        // Replicas wait for the master's DEL; during CLIENT PAUSE the key only looks expired.
-        if self.is_replica() || self.pause.end_ms > self.now_ms {
+        // Replicas wait for the master's DEL (commands from the master see the key as it
+        // is); during CLIENT PAUSE the key only looks expired.
+        if self.is_replica() {
+            return !self.executing_master;
+        }
+        if self.paused().is_some() {
             return true;
         }
         self.delete_expired(db, key, current);
         true
-    }
-
-    /// True when this server replicates from a master.
-    pub fn is_replica(&self) -> bool {
-        false
     }
 }
 

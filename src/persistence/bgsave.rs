@@ -16,6 +16,15 @@ use crate::server::Server;
 /// Seconds to wait before retrying a failed automatic BGSAVE (CONFIG_BGSAVE_RETRY_DELAY).
 const BGSAVE_RETRY_DELAY: i64 = 5;
 
+/// What a fork child is doing (Redis's child_type / rdb_child_type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildKind {
+    /// BGSAVE to the dump file (also used by disk-based replication).
+    RdbDisk,
+    /// Diskless replication: the RDB goes into a pipe the parent relays to replicas.
+    RdbSocket,
+}
+
 /// The running child, if any.
 #[derive(Debug)]
 pub struct Child {
@@ -23,6 +32,7 @@ pub struct Child {
     pub started: Instant,
     /// `dirty` when the child forked: changes after that are still unsaved when it finishes.
     pub dirty_at_fork: u64,
+    pub kind: ChildKind,
 }
 
 /// Background-save state.
@@ -42,15 +52,57 @@ impl Server {
         self.bgsave.child.is_some()
     }
 
-    /// Fork a child writing the RDB snapshot (Redis's rdbSaveBackground).
+    /// Fork a child writing the RDB snapshot to the dump file (Redis's rdbSaveBackground).
     pub fn bgsave(&mut self) -> Result<(), String> {
+        self.bgsave_with(ChildKind::RdbDisk)
+    }
+
+    /// BGSAVE to the dump file, recorded as a child of `kind`.
+    pub fn bgsave_with(&mut self, kind: ChildKind) -> Result<(), String> {
         if self.has_active_child() {
             return Err("Background save already in progress".into());
         }
         self.bgsave.last_try = self.now_ms / 1000;
+        let rsi = self.rdb_save_info();
+        let res = self.fork_child(kind, move |srv| {
+            match srv.write_snapshot_in_child(rsi.as_ref()) {
+                Ok(()) => 0,
+                Err(e) => {
+                    log::warn!("Write error saving DB on disk: {}", e);
+                    1
+                }
+            }
+        });
+        match res {
+            Ok(()) => {
+                if let Some(c) = &self.bgsave.child {
+                    log::info!("Background saving started by pid {}", c.pid);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.persistence.last_save_ok = false;
+                log::warn!("Can't save in background: fork: {}", e);
+                Err(format!("Can't save in background: fork: {}", e))
+            }
+        }
+    }
+
+    /// Fork a child that runs `work` on its copy of the server and exits with the code it
+    /// returns (Redis's redisFork). The parent records the child and stops dict resizing
+    /// (copy-on-write friendliness) until it is reaped.
+    pub fn fork_child(
+        &mut self,
+        kind: ChildKind,
+        work: impl FnOnce(&mut Server) -> i32,
+    ) -> Result<(), String> {
+        if self.has_active_child() {
+            return Err("child already active".into());
+        }
         let start = Instant::now();
-        // SAFETY: this process is single-threaded (no fsync thread exists yet), so the child
-        // can use the allocator and everything else it inherited; it ends with _exit.
+        crate::log::flush();
+        // SAFETY: the reactor is the only thread that touches the server; the child only
+        // reads its copy of the dataset, writes a file or pipe, and ends with _exit.
         match unsafe { fork() } {
             Ok(ForkResult::Child) => {
                 crate::log::set_role(b'C');
@@ -58,13 +110,13 @@ impl Server {
                 for l in &self.listeners {
                     drop_listener_fd(l);
                 }
-                let code = match self.write_snapshot_in_child() {
-                    Ok(()) => 0,
-                    Err(e) => {
-                        log::warn!("Write error saving DB on disk: {}", e);
-                        1
-                    }
-                };
+                let cfg = self.config.clone();
+                crate::config_apply::set_oom_score_adj(
+                    self,
+                    &cfg,
+                    crate::config_apply::OomClass::BgChild,
+                );
+                let code = work(self);
                 crate::event_loop::exit_now(code);
             }
             Ok(ForkResult::Parent { child }) => {
@@ -77,29 +129,28 @@ impl Server {
                     usec / 1000,
                     self.now_ms / 1000,
                 );
-                log::info!("Background saving started by pid {}", child);
                 self.bgsave.child = Some(Child {
                     pid: child,
                     started: Instant::now(),
                     dirty_at_fork: self.dirty,
+                    kind,
                 });
                 crate::db::dict::set_resize_allowed(false);
                 Ok(())
             }
-            Err(e) => {
-                self.persistence.last_save_ok = false;
-                log::warn!("Can't save in background: fork: {}", e);
-                Err(format!("Can't save in background: fork: {}", e))
-            }
+            Err(e) => Err(e.to_string()),
         }
     }
 
     /// In the child: write temp-<pid>.rdb, fsync, rename over the dump file.
-    fn write_snapshot_in_child(&mut self) -> std::io::Result<()> {
+    fn write_snapshot_in_child(
+        &mut self,
+        rsi: Option<&crate::persistence::rdb::RdbSaveInfo>,
+    ) -> std::io::Result<()> {
         let tmp = format!("temp-{}.rdb", std::process::id());
         let res = (|| {
             let f = std::fs::File::create(&tmp)?;
-            let w = crate::persistence::rdb::write_rdb(self, std::io::BufWriter::new(f))?;
+            let w = crate::persistence::rdb::write_rdb(self, std::io::BufWriter::new(f), rsi)?;
             let f = w.into_inner().map_err(|e| e.into_error())?;
             f.sync_all()?;
             std::fs::rename(&tmp, &self.config.dbfilename)
@@ -113,9 +164,15 @@ impl Server {
         res
     }
 
-    /// Reap a finished child (from cron): record the outcome as Redis's
-    /// backgroundSaveDoneHandler does.
+    /// Reap a finished child (from cron).
     pub fn check_child_done(&mut self) {
+        self.check_child_done_with(None);
+    }
+
+    /// Reap a finished child and record the outcome as Redis's backgroundSaveDoneHandler
+    /// does; replicas waiting for it are served (`current` is a replica running a command,
+    /// out of the slab).
+    pub fn check_child_done_with(&mut self, current: Option<&mut crate::client::Client>) {
         let Some(child) = &self.bgsave.child else {
             return;
         };
@@ -132,22 +189,32 @@ impl Server {
                 return;
             }
         };
-        let child = self.bgsave.child.take().expect("checked above");
+        self.child_exited(status, current);
+    }
+
+    /// Record how the child ended, as Redis's backgroundSaveDoneHandler does, and serve the
+    /// replicas that waited for it.
+    fn child_exited(&mut self, status: WaitStatus, current: Option<&mut crate::client::Client>) {
+        let Some(child) = self.bgsave.child.take() else {
+            return;
+        };
+        let pid = child.pid;
         let secs = child.started.elapsed().as_secs() as i64;
         self.persistence.last_bgsave_time_sec = secs;
-        match status {
-            WaitStatus::Exited(_, 0) => {
+        let ok = matches!(status, WaitStatus::Exited(_, 0));
+        match (child.kind, status) {
+            (ChildKind::RdbDisk, WaitStatus::Exited(_, 0)) => {
                 log::info!("Background saving terminated with success");
                 self.dirty = self.dirty.saturating_sub(child.dirty_at_fork);
                 self.lastsave = self.now_ms / 1000;
                 self.persistence.last_save_ok = true;
                 self.persistence.saves += 1;
             }
-            WaitStatus::Exited(..) => {
+            (ChildKind::RdbDisk, WaitStatus::Exited(..)) => {
                 log::warn!("Background saving error");
                 self.persistence.last_save_ok = false;
             }
-            WaitStatus::Signaled(_, sig, _) => {
+            (ChildKind::RdbDisk, WaitStatus::Signaled(_, sig, _)) => {
                 log::warn!("Background saving terminated by signal {}", sig as i32);
                 let _ = std::fs::remove_file(format!("temp-{}.rdb", pid));
                 // A kill we asked for (SIGUSR1) is not an error, as in Redis.
@@ -155,19 +222,38 @@ impl Server {
                     self.persistence.last_save_ok = false;
                 }
             }
+            (ChildKind::RdbSocket, WaitStatus::Exited(_, 0)) => {
+                log::info!("Background RDB transfer terminated with success")
+            }
+            (ChildKind::RdbSocket, WaitStatus::Exited(..)) => {
+                log::warn!("Background transfer error")
+            }
+            (ChildKind::RdbSocket, WaitStatus::Signaled(_, sig, _)) => {
+                log::warn!("Background transfer terminated by signal {}", sig as i32)
+            }
             _ => {}
         }
+        if child.kind == ChildKind::RdbSocket {
+            crate::event_loop::deregister_rdb_pipe(self);
+        }
         crate::db::dict::set_resize_allowed(true);
+        self.update_replicas_waiting_bgsave(ok, child.kind, current);
     }
 
-    /// Stop a running BGSAVE child and remove its temp file (SHUTDOWN, FLUSHALL).
+    /// Stop a running BGSAVE child (SIGUSR1, not an error) and reap it (SHUTDOWN, FLUSHALL,
+    /// a replica loading a new dataset, the last diskless replica dropping).
     pub fn kill_rdb_child(&mut self) {
-        if let Some(child) = self.bgsave.child.take() {
-            let _ = nix::sys::signal::kill(child.pid, nix::sys::signal::Signal::SIGUSR1);
-            let _ = waitpid(child.pid, None);
-            let _ = std::fs::remove_file(format!("temp-{}.rdb", child.pid));
-            crate::db::dict::set_resize_allowed(true);
-        }
+        let Some(child) = &self.bgsave.child else {
+            return;
+        };
+        let pid = child.pid;
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGUSR1);
+        let status = waitpid(pid, None).unwrap_or(WaitStatus::Signaled(
+            pid,
+            nix::sys::signal::Signal::SIGUSR1,
+            false,
+        ));
+        self.child_exited(status, None);
     }
 
     /// Save points and scheduled saves (from cron).
@@ -180,6 +266,9 @@ impl Server {
         if self.bgsave.scheduled {
             self.bgsave.scheduled = false;
             let _ = self.bgsave();
+            return;
+        }
+        if self.repl.rdb_pipe.is_some() {
             return;
         }
         let retry_ok =

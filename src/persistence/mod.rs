@@ -19,6 +19,8 @@ pub struct PersistenceState {
     pub loading_start_time: i64,
     pub loading_total_bytes: u64,
     pub loading_loaded_bytes: u64,
+    /// Replication info from the aux fields of the last RDB loaded.
+    pub loaded_rsi: Option<rdb::RdbSaveInfo>,
 }
 
 /// The `# Persistence` section of INFO.

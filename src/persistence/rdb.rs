@@ -183,8 +183,51 @@ pub fn write_value<W: Write>(r: &mut RdbWriter<W>, v: &Value) -> io::Result<()> 
     write_payload(r, v)
 }
 
-/// Write the whole dataset in RDB format to `w`.
-pub fn write_rdb<W: Write>(srv: &Server, w: W) -> io::Result<W> {
+/// Replication information saved in (and loaded from) an RDB's aux fields (Redis's
+/// rdbSaveInfo): the db the replication stream had selected, and the replication id and
+/// offset the snapshot corresponds to.
+#[derive(Debug, Clone, Default)]
+pub struct RdbSaveInfo {
+    pub repl_stream_db: i64,
+    pub repl_id: Option<String>,
+    pub repl_offset: i64,
+}
+
+impl Server {
+    /// The replication info to save with a snapshot, when there is any (Redis's
+    /// rdbPopulateSaveInfo): a master with a backlog, or a replica with a (cached) master.
+    pub fn rdb_save_info(&self) -> Option<RdbSaveInfo> {
+        let db = if !self.is_replica() && self.repl.backlog.is_some() {
+            if self.repl.slaveseldb == -1 {
+                0
+            } else {
+                self.repl.slaveseldb
+            }
+        } else if let Some(c) = self
+            .repl
+            .link
+            .master_key
+            .and_then(|k| self.clients.get(k))
+            .and_then(|s| s.as_deref())
+        {
+            c.db as i64
+        } else if let Some(cm) = &self.repl.link.cached {
+            cm.db as i64
+        } else {
+            return None;
+        };
+        Some(RdbSaveInfo {
+            repl_stream_db: db,
+            repl_id: Some(self.repl.replid.clone()),
+            repl_offset: self.repl.master_repl_offset,
+        })
+    }
+}
+
+/// Write the whole dataset in RDB format to `w`, with the replication aux fields of `rsi`.
+/// `rdb-key-save-delay` slows it down per key (for tests of children in progress).
+pub fn write_rdb<W: Write>(srv: &Server, w: W, rsi: Option<&RdbSaveInfo>) -> io::Result<W> {
+    let delay = srv.config.rdb_key_save_delay;
     let mut r = RdbWriter::new(w);
     r.raw(format!("REDIS{:04}", RDB_VERSION).as_bytes())?;
     r.aux("redis-ver", crate::REDIS_VERSION.as_bytes())?;
@@ -197,6 +240,14 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W) -> io::Result<W> {
         "used-mem",
         crate::alloc::used_memory().to_string().as_bytes(),
     )?;
+    if let Some(rsi) = rsi {
+        r.aux("repl-stream-db", rsi.repl_stream_db.to_string().as_bytes())?;
+        r.aux(
+            "repl-id",
+            rsi.repl_id.as_deref().unwrap_or_default().as_bytes(),
+        )?;
+        r.aux("repl-offset", rsi.repl_offset.to_string().as_bytes())?;
+    }
     r.aux("aof-base", b"0")?;
     for (i, db) in srv.dbs.iter().enumerate() {
         if db.is_empty() {
@@ -215,6 +266,9 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W) -> io::Result<W> {
             r.raw(&[value_type(&o.value)])?;
             r.string(k)?;
             write_payload(&mut r, &o.value)?;
+            if delay != 0 {
+                debug_delay(delay);
+            }
         }
     }
     r.raw(&[OPCODE_EOF])?;
@@ -228,7 +282,8 @@ pub fn save(srv: &mut Server) -> io::Result<()> {
     let tmp = format!("temp-{}.rdb", std::process::id());
     let res = (|| {
         let f = File::create(&tmp)?;
-        let w = write_rdb(srv, BufWriter::new(f))?;
+        let rsi = srv.rdb_save_info();
+        let w = write_rdb(srv, BufWriter::new(f), rsi.as_ref())?;
         let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         std::fs::rename(&tmp, &srv.config.dbfilename)?;
@@ -481,6 +536,11 @@ fn load_records(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
     let mut loaded = 0u64;
     let mut expired = 0u64;
     let mut empty_keys_skipped = 0u64;
+    let mut rsi = RdbSaveInfo {
+        repl_stream_db: -1,
+        repl_id: None,
+        repl_offset: -1,
+    };
     loop {
         if r.pos >= next_events_at {
             srv.persistence.loading_loaded_bytes = r.pos as u64;
@@ -508,8 +568,23 @@ fn load_records(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
                 expire = Some(i32::from_le_bytes(r.take(4)?.try_into().unwrap()) as i64 * 1000)
             }
             OPCODE_AUX => {
-                let _k = r.string()?;
-                let _v = r.string()?;
+                let k = r.string()?;
+                let v = r.string()?;
+                let num = || {
+                    std::str::from_utf8(&v)
+                        .ok()
+                        .and_then(|s| s.parse::<i64>().ok())
+                };
+                match &k[..] {
+                    b"repl-stream-db" => {
+                        rsi.repl_stream_db = num().unwrap_or(-1);
+                    }
+                    b"repl-id" if v.len() == 40 => {
+                        rsi.repl_id = Some(String::from_utf8_lossy(&v).into_owned());
+                    }
+                    b"repl-offset" => rsi.repl_offset = num().unwrap_or(-1),
+                    _ => {}
+                }
             }
             OPCODE_IDLE => {
                 r.len()?;
@@ -541,6 +616,18 @@ fn load_records(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
                 // Keys already expired are skipped when loading as a master (rdbLoad).
                 if expire_at.is_some_and(|w| w < now) && !srv.is_replica() {
                     expired += 1;
+                    // A master restarting with a backlog puts the deletion in the stream.
+                    if srv.repl.backlog.is_some() {
+                        let cmd: &'static [u8] = if srv.config.lazyfree_lazy_expire {
+                            b"UNLINK"
+                        } else {
+                            b"DEL"
+                        };
+                        srv.feed_replicas(
+                            db as i64,
+                            &[bytes::Bytes::from_static(cmd), bytes::Bytes::from(key)],
+                        );
+                    }
                     continue;
                 }
                 if srv.dbs[db].keys.contains_key(&key[..]) {
@@ -567,6 +654,7 @@ fn load_records(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
             return Err(bad("Wrong RDB checksum. Aborting now."));
         }
     }
+    srv.persistence.loaded_rsi = Some(rsi);
     srv.persistence.last_load_keys_loaded = loaded;
     srv.persistence.last_load_keys_expired = expired;
     Ok(loaded)
