@@ -100,7 +100,8 @@ pub mod flags {
     pub const MOVABLE_KEYS: u64 = 1 << 25;
     pub const ALLOW_BUSY: u64 = 1 << 26;
 
-    /// Names as COMMAND INFO prints them, in Redis's order.
+    /// Names as COMMAND INFO prints them, in Redis's order. Like Redis, `may_replicate` (and
+    /// the sentinel and protected flags) are not shown.
     pub const NAMES: &[(u64, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -117,7 +118,6 @@ pub mod flags {
         (ASKING, "asking"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
