@@ -443,7 +443,11 @@ impl Shape {
         match self.kind {
             ShapeKind::Radius(r) => {
                 let d = distance(x1, y1, x2, y2);
-                (d <= r * self.conversion).then_some(d)
+                // Written as Redis's "reject if farther" test: a NaN distance (rounding past
+                // asin's domain near antipodes) is kept, as in Redis.
+                #[allow(clippy::neg_cmp_op_on_partial_ord)]
+                let within = !(d > r * self.conversion);
+                within.then_some(d)
             }
             ShapeKind::Box { width, height } => {
                 let (width_m, height_m) = (width * self.conversion, height * self.conversion);
