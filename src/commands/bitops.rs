@@ -24,7 +24,7 @@ fn parse_bit_offset(ctx: &Ctx, arg: &[u8], bits: u32) -> Result<u64, CmdError> {
     if hash {
         off = off.wrapping_mul(bits as i64);
     }
-    if off < 0 || (off >> 3) >= ctx.srv.config.proto_max_bulk_len as i64 {
+    if off < 0 || (off >> 3) >= ctx.srv.config.proto_max_bulk_len {
         return Err(BIT_OFFSET_ERR);
     }
     Ok(off as u64)

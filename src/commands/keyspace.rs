@@ -528,7 +528,7 @@ fn scan(ctx: &mut Ctx) -> CmdResult {
             break;
         }
     }
-    keys.retain(|k| pattern.map_or(true, |p| crate::util::glob::string_match(p, k, false)));
+    keys.retain(|k| pattern.is_none_or(|p| crate::util::glob::string_match(p, k, false)));
     let mut kept = Vec::with_capacity(keys.len());
     for k in keys {
         if let Some(t) = typename {

@@ -71,7 +71,7 @@ fn parse_set_opts(ctx: &Ctx, start: usize) -> Result<SetOpts, CmdError> {
         } else if is(a, "keepttl") && unit.is_none() {
             o.keepttl = true;
         } else if let Some(k) =
-            kind.filter(|k| has_next && !o.keepttl && unit.map_or(true, |u| u == *k))
+            kind.filter(|k| has_next && !o.keepttl && unit.is_none_or(|u| u == *k))
         {
             unit = Some(k);
             expire_arg = &argv[i + 1];
@@ -256,7 +256,7 @@ fn mget(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn mset_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
-    if ctx.argv.len() % 2 == 0 {
+    if ctx.argv.len().is_multiple_of(2) {
         return Err(CmdError::err(format!(
             "wrong number of arguments for '{}' command",
             ctx.cmd.name
