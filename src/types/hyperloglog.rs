@@ -785,6 +785,40 @@ mod tests {
     }
 
     #[test]
+    fn random_corruption_never_panics() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..300 {
+            let mut h = new_sparse();
+            for i in 0..(rnd() % 3000) {
+                add(&mut h, &(i ^ round).to_le_bytes(), 3000).unwrap();
+            }
+            for _ in 0..1 + rnd() % 5 {
+                let pos = (rnd() as usize) % h.len();
+                h[pos] = rnd() as u8;
+            }
+            if !is_valid(&h) {
+                continue;
+            }
+            let _ = count(&h);
+            let mut max = [0u8; REGISTERS];
+            let _ = merge_into(&mut max, &h);
+            let _ = decode_sparse(&h);
+            let mut edited = h.clone();
+            for i in 0..20u32 {
+                let _ = add(&mut edited, &i.to_le_bytes(), 3000);
+            }
+            let _ = raise_register(&mut edited, REGISTERS - 1, 40, 3000);
+            let _ = sparse_to_dense(&mut h);
+        }
+    }
+
+    #[test]
     fn cache_bits() {
         let mut h = new_sparse();
         set_cached_card(&mut h, 5);
