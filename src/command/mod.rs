@@ -103,7 +103,8 @@ pub mod flags {
     /// wrapped in MULTI/EXEC. Hidden from COMMAND INFO, as in Redis.
     pub const TOUCHES_ARBITRARY_KEYS: u64 = 1 << 28;
 
-    /// Names as COMMAND INFO prints them, in Redis's order.
+    /// Names as COMMAND INFO prints them, in Redis's order. Like Redis, `may_replicate` (and
+    /// the sentinel and protected flags) are not shown.
     pub const NAMES: &[(u64, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -120,7 +121,6 @@ pub mod flags {
         (ASKING, "asking"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),

@@ -5,7 +5,9 @@ pub mod bitops;
 pub mod connection;
 pub mod debug;
 pub mod dump;
+pub mod geo;
 pub mod hash;
+pub mod hyperloglog;
 pub mod keyspace;
 pub mod list;
 pub mod multi;
@@ -39,4 +41,6 @@ pub static ALL: &[&[CommandSpec]] = &[
     sort::COMMANDS,
     hash::COMMANDS,
     set::COMMANDS,
+    geo::COMMANDS,
+    hyperloglog::COMMANDS,
 ];

@@ -1,6 +1,7 @@
 //! Values and their encodings.
 
 pub mod hash;
+pub mod hyperloglog;
 pub mod intset;
 pub mod listpack;
 pub mod object;

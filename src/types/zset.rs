@@ -629,9 +629,10 @@ impl ZSet {
     /// other end.
     pub fn iter_score<'a>(
         &'a self,
-        r: &'a ScoreRange,
+        r: &ScoreRange,
         rev: bool,
     ) -> impl Iterator<Item = (LpValue<'a>, f64)> + 'a {
+        let r = *r;
         let (it, _) = if r.is_empty() {
             (
                 ZIter {
