@@ -102,7 +102,7 @@ pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<i64, CmdError> {
 /// May the calling client block? Not inside EXEC (nor, later, scripts): there the blocking
 /// command replies as if it timed out.
 pub fn deny_blocking(ctx: &Ctx) -> bool {
-    ctx.srv.in_exec || ctx.client.has(cf::MASTER)
+    ctx.srv.in_exec || ctx.client.has(cf::MASTER | cf::AOF_CLIENT)
 }
 
 /// The value type a blocking command waits for, from its ACL category.

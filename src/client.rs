@@ -91,6 +91,8 @@ pub mod flags {
     pub const NO_TOUCH: u32 = 1 << 16;
     /// Holding a parsed command until CLIENT PAUSE ends (Redis's BLOCKED_POSTPONE).
     pub const POSTPONED: u32 = 1 << 17;
+    /// The client that replays the AOF while loading (Redis's CLIENT_ID_AOF).
+    pub const AOF_CLIENT: u32 = 1 << 18;
 }
 
 /// The type of a client for CLIENT LIST TYPE / KILL TYPE and output buffer limits.

@@ -22,6 +22,30 @@ pub fn apply(srv: &mut Server, new: &Config, _old: &Config, action: Apply) -> Re
             Ok(())
         }
         Apply::TlsPort | Apply::TlsConfig => Err("TLS is not supported by this build".to_string()),
+        Apply::Appendonly => {
+            // The AOF machinery reads the server's configuration (a rewrite child forks
+            // with it): run it with the new one in place.
+            let saved = std::mem::replace(&mut srv.config, new.clone());
+            let res = if !new.appendonly && srv.aof_active() {
+                srv.aof_stop();
+                Ok(())
+            } else if new.appendonly && !srv.aof_active() {
+                srv.aof_start()
+                    .map_err(|_| "Unable to turn on AOF. Check server logs.".to_string())
+            } else {
+                Ok(())
+            };
+            srv.config = saved;
+            res
+        }
+        Apply::AofAutoGc => {
+            if !new.aof_disable_auto_gc {
+                let saved = std::mem::replace(&mut srv.config, new.clone());
+                srv.aof_del_history_files();
+                srv.config = saved;
+            }
+            Ok(())
+        }
         Apply::ReplBacklogSize => {
             let size = new.repl_backlog_size;
             srv.repl

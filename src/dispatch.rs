@@ -333,9 +333,11 @@ impl Server {
             );
             return false;
         }
-        if self.writes_denied_by_disk_error() && (is_write || spec.name == "ping") && !obey {
-            self.reject(c, Some(id), &CmdError::Static("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."));
-            return false;
+        if (is_write || spec.name == "ping") && !obey {
+            if let Some(msg) = self.disk_error_message() {
+                self.reject(c, Some(id), &CmdError::Owned(msg));
+                return false;
+            }
         }
         if is_write && !self.good_replicas_ok() {
             self.reject(
@@ -469,8 +471,46 @@ impl Server {
         }
         let prop = std::mem::take(&mut ctx.prop);
         let elapsed = start_instant.elapsed();
-        let duration = elapsed.as_micros() as u64;
         c.commands_processed += 1;
+        // Replaying the AOF counts nothing (Redis calls with CMD_CALL_NONE).
+        if !c.has(cf::AOF_CLIENT) {
+            self.record_call(c, id, argv, db_before, elapsed);
+        }
+        // A SAVE inside the command (FLUSHALL with save points) resets the counter. EXEC is
+        // Only an increase counts (a SAVE inside the command resets the counter; FLUSHALL
+        // forces its propagation). EXEC is never propagated itself: its commands are,
+        // wrapped in MULTI/EXEC.
+        let dirty = self.dirty > dirty_before;
+        if (dirty || prop.force) && !prop.prevent && spec.name != "exec" && self.should_propagate()
+        {
+            let main = prop.rewritten.unwrap_or_else(|| argv.to_vec());
+            self.also_propagate.push(crate::propagate::PropOp {
+                db: c.db,
+                argv: main,
+            });
+        }
+        if self.in_nested_call == 0 {
+            self.propagate_pending(spec.has(flags::TOUCHES_ARBITRARY_KEYS));
+        }
+        self.executing_master = prev_master;
+        let used = crate::alloc::used_memory();
+        if used > self.stats.peak_memory {
+            self.stats.peak_memory = used;
+        }
+    }
+
+    /// Per-call statistics of call(): command stats and latency histogram, the latency
+    /// monitor, the slow log and the MONITOR feed.
+    fn record_call(
+        &mut self,
+        c: &Client,
+        id: usize,
+        argv: &[Bytes],
+        db_before: usize,
+        elapsed: std::time::Duration,
+    ) {
+        let spec = self.commands.entries[id].spec;
+        let duration = elapsed.as_micros() as u64;
         if self.stats.total_error_replies > self.error_snapshot {
             self.commands.entries[id].stats.failed += 1;
         }
@@ -498,25 +538,6 @@ impl Server {
         }
         if !spec.has(flags::SKIP_MONITOR | flags::ADMIN) && !self.monitors.is_empty() {
             crate::commands::server::feed_monitors(self, c, db_before, argv);
-        }
-        // A SAVE inside the command (FLUSHALL with save points) resets the counter. EXEC is
-        // never propagated itself: its commands are, wrapped in MULTI/EXEC.
-        let dirty = self.dirty != dirty_before;
-        if (dirty || prop.force) && !prop.prevent && spec.name != "exec" && self.should_propagate()
-        {
-            let main = prop.rewritten.unwrap_or_else(|| argv.to_vec());
-            self.also_propagate.push(crate::propagate::PropOp {
-                db: c.db,
-                argv: main,
-            });
-        }
-        if self.in_nested_call == 0 {
-            self.propagate_pending(spec.has(flags::TOUCHES_ARBITRARY_KEYS));
-        }
-        self.executing_master = prev_master;
-        let used = crate::alloc::used_memory();
-        if used > self.stats.peak_memory {
-            self.stats.peak_memory = used;
         }
     }
 

@@ -118,7 +118,10 @@ fn main() {
     srv.startup_memory = redust::alloc::used_memory();
     srv.set_signal_pipe(signal_pipe());
     srv.replication_startup();
+    srv.aof_load_manifest_from_disk();
     srv.load_data_from_disk();
+    srv.aof_open_on_server_start();
+    srv.aof_del_history_files();
     ::log::info!("Ready to accept connections");
     srv.notify_supervisor_ready();
     srv.run();

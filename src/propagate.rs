@@ -28,7 +28,7 @@ impl Server {
         if self.persistence.loading {
             return false;
         }
-        self.aof_enabled || (!self.is_replica() && self.repl.backlog.is_some())
+        self.aof_active() || (!self.is_replica() && self.repl.backlog.is_some())
     }
 
     /// Schedule `argv` against `db` for propagation when the execution unit ends (Redis's
@@ -67,6 +67,9 @@ impl Server {
 
     /// Feed one command to the AOF and to the replication stream (Redis's propagateNow).
     pub fn propagate_now(&mut self, db: usize, argv: &[Bytes]) {
+        if self.aof_active() {
+            self.aof_feed(db, argv);
+        }
         self.feed_replicas(db as i64, argv);
     }
 }

@@ -179,7 +179,8 @@ pub struct Server {
     /// Whether the process is the original (false in fork children).
     pub in_fork_child: bool,
     pub watchdog_period: i64,
-    pub aof_enabled: bool,
+    /// The append-only file.
+    pub aof: crate::persistence::aof::Aof,
     /// Set while in EXEC (commands run from a transaction).
     pub in_exec: bool,
     pub pubsub: crate::commands::pubsub::PubSub,
@@ -300,7 +301,7 @@ impl Server {
             tcp_port: config.port as u16,
             in_fork_child: false,
             watchdog_period: 0,
-            aof_enabled: false,
+            aof: crate::persistence::aof::Aof::new(config.appendonly),
             in_exec: false,
             pubsub: Default::default(),
             watches: Default::default(),
@@ -402,6 +403,7 @@ impl Server {
         self.clients_cron();
         self.databases_cron();
         self.save_points_cron();
+        self.aof_cron(every(1000, self.cronloops));
         let repl_period = if self.failover_in_progress() {
             100
         } else {
@@ -471,6 +473,9 @@ impl Server {
             self.repl.get_ack = false;
         }
         self.update_failover_status();
+        if self.aof_active() {
+            self.aof_flush(false);
+        }
         self.flush_pending_writes();
         let closing = std::mem::take(&mut self.close_asap);
         for key in closing {
@@ -487,6 +492,33 @@ impl Server {
     /// shutdown must be aborted.
     pub fn prepare_for_shutdown(&mut self, flags: crate::commands::server::ShutdownFlags) -> bool {
         log::warn!("User requested shutdown...");
+        if self.bgsave.child.as_ref().map(|c| c.kind)
+            == Some(crate::persistence::bgsave::ChildKind::AofRewrite)
+        {
+            // Without the initial rewrite the AOF does not hold the dataset yet.
+            if self.aof.state == crate::persistence::aof::AofState::WaitRewrite {
+                if flags.force {
+                    log::warn!("Writing initial AOF. Exit anyway.");
+                } else {
+                    log::warn!("Writing initial AOF, can't exit.");
+                    return false;
+                }
+            }
+            log::warn!("There is a child rewriting the AOF. Killing it!");
+            self.kill_aof_child();
+        }
+        if self.aof_active() {
+            log::info!("Calling fsync() on the AOF file.");
+            self.aof_flush(true);
+            if let Some(f) = &self.aof.file {
+                if let Err(e) = f.sync_data() {
+                    log::warn!(
+                        "Fail to fsync the AOF file: {}.",
+                        crate::persistence::aof::strerror(e.raw_os_error().unwrap_or(0))
+                    );
+                }
+            }
+        }
         if self.has_active_child() {
             log::warn!("There is a child saving an .rdb. Killing it!");
             self.kill_rdb_child();
@@ -521,6 +553,21 @@ impl Server {
     /// the replication id and offset it was saved with: a replica can then PSYNC from
     /// where it was, a master lets its former replicas continue with its old id.
     pub fn load_data_from_disk(&mut self) {
+        if self.aof.state == crate::persistence::aof::AofState::On {
+            use crate::persistence::aof::LoadResult;
+            let start = Instant::now();
+            let ret = self.aof_load_files();
+            if matches!(ret, LoadResult::Failed | LoadResult::OpenErr) {
+                std::process::exit(1);
+            }
+            if ret != LoadResult::NotExist {
+                log::info!(
+                    "DB loaded from append only file: {:.3} seconds",
+                    start.elapsed().as_secs_f64()
+                );
+            }
+            return;
+        }
         let path = self.config.dbfilename.clone();
         if !std::path::Path::new(&path).exists() {
             return;

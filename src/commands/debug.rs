@@ -114,6 +114,28 @@ fn debug_reload(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// DEBUG LOADAOF: flush the AOF, empty the dataset and load it back from the AOF.
+fn debug_loadaof(ctx: &mut Ctx) -> CmdResult {
+    use crate::persistence::aof::LoadResult;
+    if ctx.srv.aof_active() {
+        ctx.srv.aof_flush(true);
+    }
+    for db in &mut ctx.srv.dbs {
+        db.clear();
+    }
+    ctx.srv.aof_load_manifest_from_disk();
+    ctx.srv.aof_del_history_files();
+    let ret = ctx.srv.aof_load_files();
+    if ret != LoadResult::Ok && ret != LoadResult::Empty {
+        crate::event_loop::exit_now(1);
+    }
+    // What was loaded is no change to save or propagate.
+    ctx.srv.dirty = 0;
+    log::warn!("Append Only File loaded by DEBUG LOADAOF");
+    ctx.reply().ok();
+    Ok(())
+}
+
 fn debug(ctx: &mut Ctx) -> CmdResult {
     let sub = String::from_utf8_lossy(ctx.arg(1)).to_ascii_lowercase();
     let argc = ctx.argv.len();
@@ -209,6 +231,11 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             r.simple(s.as_bytes());
         }
         ("reload", _) => debug_reload(ctx)?,
+        ("loadaof", 2) => debug_loadaof(ctx)?,
+        ("aof-flush-sleep", 3) => {
+            ctx.srv.aof.flush_sleep_us = crate::util::numbers::string2l(ctx.arg(2)).unwrap_or(0);
+            ctx.reply().ok();
+        }
         ("set-skip-checksum-validation", 3) => {
             ctx.srv.skip_checksum_validation =
                 crate::util::numbers::string2ll(ctx.arg(2)).unwrap_or(0) != 0;

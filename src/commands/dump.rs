@@ -100,7 +100,7 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     if ttl != 0 && !absttl {
         ttl = ttl.saturating_add(ctx.now_ms());
     }
-    if ttl != 0 && ttl < ctx.now_ms() && !ctx.srv.is_replica() {
+    if ttl != 0 && ttl < ctx.now_ms() && !ctx.srv.is_replica() && !ctx.srv.persistence.loading {
         // Already expired: the key is not created (and a replaced one is gone).
         if deleted {
             ctx.propagate_as(vec![Bytes::from_static(b"DEL"), ctx.argv[1].clone()]);

@@ -89,8 +89,10 @@ fn flushall(ctx: &mut Ctx) -> CmdResult {
         n += ctx.srv.dbs[db].clear();
     }
     ctx.dirty(n as u64);
+    // A snapshot in progress is of data that is gone (Redis's flushAllDataAndResetRDB).
+    ctx.srv.kill_rdb_child();
     // With save points configured, FLUSHALL also writes the (now empty) snapshot, which
-    // resets the dirty counter (Redis's flushAllDataAndResetRDB).
+    // resets the dirty counter.
     if !ctx.srv.config.save.is_empty() {
         let _ = crate::persistence::rdb::save(ctx.srv);
     }
@@ -168,7 +170,7 @@ fn expire_generic(ctx: &mut Ctx, basetime_ms: i64, unit_ms: bool) -> CmdResult {
             }
         }
     }
-    if when <= ctx.now_ms() && !ctx.srv.is_replica() {
+    if ctx.srv.check_already_expired(when) {
         ctx.srv.dbs[db].delete(key);
         ctx.signal_modified(key);
         ctx.notify(notify::GENERIC, "del", key);

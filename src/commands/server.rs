@@ -111,22 +111,52 @@ fn bgsave(ctx: &mut Ctx) -> CmdResult {
             return Err(errors::SYNTAX);
         }
     }
-    if ctx.srv.has_active_child() {
-        if schedule {
+    let rdb_child = ctx
+        .srv
+        .bgsave
+        .child
+        .as_ref()
+        .is_some_and(|c| c.kind != crate::persistence::bgsave::ChildKind::AofRewrite);
+    if rdb_child {
+        return Err(CmdError::err("Background save already in progress"));
+    }
+    if ctx.srv.has_active_child() || ctx.srv.in_exec {
+        if schedule || ctx.srv.in_exec {
             ctx.srv.bgsave.scheduled = true;
             ctx.reply().simple(b"Background saving scheduled");
             return Ok(());
         }
-        return Err(CmdError::err("Background save already in progress"));
-    }
-    if ctx.srv.in_exec {
-        ctx.srv.bgsave.scheduled = true;
-        ctx.reply().simple(b"Background saving scheduled");
-        return Ok(());
+        return Err(CmdError::err("Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."));
     }
     ctx.srv.bgsave().map_err(|_| CmdError::Static("ERR"))?;
     ctx.reply().simple(b"Background saving started");
     Ok(())
+}
+
+/// BGREWRITEAOF (Redis's bgrewriteaofCommand).
+fn bgrewriteaof(ctx: &mut Ctx) -> CmdResult {
+    let srv = &mut *ctx.srv;
+    if srv.bgsave.child.as_ref().map(|c| c.kind)
+        == Some(crate::persistence::bgsave::ChildKind::AofRewrite)
+    {
+        return Err(CmdError::err(
+            "Background append only file rewriting already in progress",
+        ));
+    }
+    if srv.has_active_child() || srv.in_exec {
+        srv.aof.rewrite_scheduled = true;
+        srv.aof.consecutive_failures = 0;
+        ctx.reply()
+            .simple(b"Background append only file rewriting scheduled");
+        return Ok(());
+    }
+    if srv.aof_rewrite_background().is_ok() {
+        ctx.reply()
+            .simple(b"Background append only file rewriting started");
+        Ok(())
+    } else {
+        Err(CmdError::err("Can't execute an AOF background rewriting. Please check the server logs for more information."))
+    }
 }
 
 // ---- CONFIG ----
@@ -1095,6 +1125,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("lastsave", 1, lastsave).flags(LOADING | STALE | FAST).acl(acl::ADMIN | acl::DANGEROUS).group(Group::Server).doc("Returns the Unix timestamp of the last successful save to disk.", "O(1)").tips(&["nondeterministic_output"]),
     CommandSpec::new("shutdown", -1, shutdown).flags(ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY).group(Group::Server).doc("Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)").syntax("[nosave-save=NOSAVE|SAVE] [NOW] [FORCE] [ABORT]"),
     CommandSpec::new("save", 1, save).flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI).group(Group::Server).doc("Synchronously saves the database(s) to disk.", "O(N) where N is the total number of keys in all databases"),
+    CommandSpec::new("bgrewriteaof", 1, bgrewriteaof).flags(NO_ASYNC_LOADING | ADMIN | NOSCRIPT).group(Group::Server).doc("Asynchronously rewrites the append-only file to disk.", "O(1)"),
     CommandSpec::new("bgsave", -1, bgsave).flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING).group(Group::Server).doc("Asynchronously saves the database(s) to disk.", "O(1)").syntax("[SCHEDULE]"),
     CommandSpec::container("config", CONFIG_SUBCOMMANDS).group(Group::Server).since("2.0.0").doc("A container for server configuration commands.", "Depends on subcommand."),
     CommandSpec::new("command", -1, command).flags(LOADING | STALE | SENTINEL).acl(acl::CONNECTION).group(Group::Server).since("2.8.13").doc("Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands").tips(&["nondeterministic_output_order"]).subcommands_of(COMMAND_SUBCOMMANDS),

@@ -463,7 +463,7 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
     reply_string(r, s);
     let db = ctx.client.db;
     match ttl {
-        Ttl::Set { abs: true, .. } if when <= now && !ctx.srv.is_replica() => {
+        Ttl::Set { abs: true, .. } if ctx.srv.check_already_expired(when) => {
             ctx.srv.dbs[db].delete(k);
             let cmd: &'static [u8] = if ctx.srv.config.lazyfree_lazy_expire {
                 b"UNLINK"

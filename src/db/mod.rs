@@ -162,6 +162,13 @@ impl Server {
         }
     }
 
+    /// Is an absolute expiry time already in the past, so that setting it deletes the key
+    /// at once (Redis's checkAlreadyExpired)? Not while loading (the AOF replays it) nor on
+    /// a replica (the master's DEL follows).
+    pub fn check_already_expired(&self, when_ms: i64) -> bool {
+        when_ms <= self.cmd_time_ms && !self.persistence.loading && !self.is_replica()
+    }
+
     /// Expire `key` if its TTL elapsed (Redis's expireIfNeeded). Replicas only report it.
     pub fn expire_if_needed(
         &mut self,
@@ -170,7 +177,8 @@ impl Server {
         current: Option<&mut crate::client::Client>,
     ) -> bool {
         let now = self.cmd_time_ms;
-        if !self.dbs[db].is_expired(key, now) {
+        // Nothing expires while loading: the data set is replayed as it was.
+        if self.persistence.loading || !self.dbs[db].is_expired(key, now) {
             return false;
         }
         // Replicas wait for the master's DEL (commands from the master see the key as it

@@ -23,6 +23,8 @@ pub enum ChildKind {
     RdbDisk,
     /// Diskless replication: the RDB goes into a pipe the parent relays to replicas.
     RdbSocket,
+    /// BGREWRITEAOF: a new AOF base file.
+    AofRewrite,
 }
 
 /// The running child, if any.
@@ -199,9 +201,18 @@ impl Server {
             return;
         };
         let pid = child.pid;
+        let ok = matches!(status, WaitStatus::Exited(_, 0));
+        if child.kind == ChildKind::AofRewrite {
+            crate::db::dict::set_resize_allowed(true);
+            let sig = match status {
+                WaitStatus::Signaled(_, s, _) => Some(s as i32),
+                _ => None,
+            };
+            self.aof_rewrite_done(pid.as_raw(), ok, sig);
+            return;
+        }
         let secs = child.started.elapsed().as_secs() as i64;
         self.persistence.last_bgsave_time_sec = secs;
-        let ok = matches!(status, WaitStatus::Exited(_, 0));
         match (child.kind, status) {
             (ChildKind::RdbDisk, WaitStatus::Exited(_, 0)) => {
                 log::info!("Background saving terminated with success");
@@ -246,6 +257,9 @@ impl Server {
         let Some(child) = &self.bgsave.child else {
             return;
         };
+        if child.kind == ChildKind::AofRewrite {
+            return;
+        }
         let pid = child.pid;
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGUSR1);
         let status = waitpid(pid, None).unwrap_or(WaitStatus::Signaled(
@@ -290,9 +304,20 @@ impl Server {
     /// MISCONF: writes are refused while the last background save failed and save points
     /// exist (stop-writes-on-bgsave-error).
     pub fn writes_denied_by_disk_error(&self) -> bool {
-        self.config.stop_writes_on_bgsave_error
+        self.disk_error_message().is_some()
+    }
+
+    /// The MISCONF error for writes while persistence fails (writeCommandsDeniedByDiskError
+    /// and writeCommandsGetDiskErrorMessage).
+    pub fn disk_error_message(&self) -> Option<String> {
+        if self.config.stop_writes_on_bgsave_error
             && !self.config.save.is_empty()
             && !self.persistence.last_save_ok
+        {
+            return Some("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.".to_string());
+        }
+        self.aof_write_error()
+            .map(|e| format!("MISCONF Errors writing to the AOF file: {}", e))
     }
 }
 

@@ -1,6 +1,8 @@
 //! Persistence: the RDB format ([`rdb`]) and the persistence state INFO reports.
 
+pub mod aof;
 pub mod bgsave;
+pub mod bio;
 pub mod rdb;
 
 use crate::server::Server;
@@ -51,16 +53,22 @@ pub fn info_persistence(srv: &Server) -> String {
 fn persistence_fields(srv: &Server) -> String {
     let p = &srv.persistence;
     format!(
-        "loading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        "loading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n{}",
         p.loading as u8,
         srv.dirty,
-        srv.has_active_child() as u8,
+        srv.bgsave.child.as_ref().is_some_and(|c| c.kind != bgsave::ChildKind::AofRewrite) as u8,
         srv.lastsave,
         if p.last_save_ok { "ok" } else { "err" },
         p.last_bgsave_time_sec,
-        srv.bgsave.child.as_ref().map(|c| c.started.elapsed().as_secs() as i64).unwrap_or(-1),
+        srv.bgsave
+            .child
+            .as_ref()
+            .filter(|c| c.kind != bgsave::ChildKind::AofRewrite)
+            .map(|c| c.started.elapsed().as_secs() as i64)
+            .unwrap_or(-1),
         p.saves,
         p.last_load_keys_expired,
         p.last_load_keys_loaded,
+        srv.info_aof(),
     )
 }

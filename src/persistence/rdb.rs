@@ -227,6 +227,16 @@ impl Server {
 /// Write the whole dataset in RDB format to `w`, with the replication aux fields of `rsi`.
 /// `rdb-key-save-delay` slows it down per key (for tests of children in progress).
 pub fn write_rdb<W: Write>(srv: &Server, w: W, rsi: Option<&RdbSaveInfo>) -> io::Result<W> {
+    write_rdb_ext(srv, w, rsi, false)
+}
+
+/// [`write_rdb`], for an AOF base file when `aof_base` (the `aof-base` aux field says so).
+pub fn write_rdb_ext<W: Write>(
+    srv: &Server,
+    w: W,
+    rsi: Option<&RdbSaveInfo>,
+    aof_base: bool,
+) -> io::Result<W> {
     let delay = srv.config.rdb_key_save_delay;
     let mut r = RdbWriter::new(w);
     r.raw(format!("REDIS{:04}", RDB_VERSION).as_bytes())?;
@@ -248,7 +258,7 @@ pub fn write_rdb<W: Write>(srv: &Server, w: W, rsi: Option<&RdbSaveInfo>) -> io:
         )?;
         r.aux("repl-offset", rsi.repl_offset.to_string().as_bytes())?;
     }
-    r.aux("aof-base", b"0")?;
+    r.aux("aof-base", if aof_base { b"1" } else { b"0" })?;
     for (i, db) in srv.dbs.iter().enumerate() {
         if db.is_empty() {
             continue;
@@ -496,14 +506,21 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
     p.loading_start_time = crate::server::mstime() / 1000;
     p.loading_total_bytes = data.len() as u64;
     p.loading_loaded_bytes = 0;
-    let res = load_records(srv, data);
+    let res = load_records(srv, data, false).map(|(n, _)| n);
     srv.persistence.loading = false;
     res
 }
 
+/// Load an RDB image that starts `data` (an AOF base file or RDB preamble), with the loading
+/// state managed by the caller. Keys already expired are kept, as Redis does for AOF
+/// preambles (their deletion is in the AOF tail). Returns the bytes the image took.
+pub fn load_preamble(srv: &mut Server, data: &[u8]) -> io::Result<usize> {
+    load_records(srv, data, true).map(|(_, used)| used)
+}
+
 /// Sleep like Redis's debugDelay: `usec` microseconds, or for a negative value sleep 1 µs with
 /// probability 1/-usec.
-fn debug_delay(usec: i64) {
+pub fn debug_delay(usec: i64) {
     let us = if usec < 0 {
         let r = crate::server::ustime() as u64 ^ 0x9e37_79b9_7f4a_7c15;
         u64::from(r.is_multiple_of((-usec) as u64))
@@ -515,7 +532,7 @@ fn debug_delay(usec: i64) {
     }
 }
 
-fn load_records(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
+fn load_records(srv: &mut Server, data: &[u8], aof_preamble: bool) -> io::Result<(u64, usize)> {
     let mut r = RdbReader::new(data);
     let interval = srv.config.loading_process_events_interval_bytes.max(1) as usize;
     let mut next_events_at = interval;
@@ -614,7 +631,7 @@ fn load_records(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
                 };
                 let expire_at = expire.take();
                 // Keys already expired are skipped when loading as a master (rdbLoad).
-                if expire_at.is_some_and(|w| w < now) && !srv.is_replica() {
+                if expire_at.is_some_and(|w| w < now) && !srv.is_replica() && !aof_preamble {
                     expired += 1;
                     // A master restarting with a backlog puts the deletion in the stream.
                     if srv.repl.backlog.is_some() {
@@ -657,7 +674,7 @@ fn load_records(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
     srv.persistence.loaded_rsi = Some(rsi);
     srv.persistence.last_load_keys_loaded = loaded;
     srv.persistence.last_load_keys_expired = expired;
-    Ok(loaded)
+    Ok((loaded, r.pos))
 }
 
 #[cfg(test)]

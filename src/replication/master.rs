@@ -1116,7 +1116,7 @@ impl Server {
 
     /// Neither save points nor AOF.
     pub fn all_persistence_disabled(&self) -> bool {
-        self.config.save.is_empty() && !self.aof_enabled
+        self.config.save.is_empty() && !self.aof_active()
     }
 
     /// Send REPLCONF GETACK to every replica (beforeSleep, after a WAIT blocked).

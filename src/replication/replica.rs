@@ -239,6 +239,22 @@ impl Server {
         self.refresh_oom_score_adj();
         self.repl.no_replicas_since = self.now_ms / 1000;
         self.repl.link.down_since = 0;
+        if self.config.appendonly && !self.aof_active() {
+            self.restart_aof_after_sync();
+        }
+    }
+
+    /// Turn the AOF back on after loading a dataset from the master (restartAOFAfterSYNC).
+    fn restart_aof_after_sync(&mut self) {
+        for _ in 0..10 {
+            if self.aof_start().is_ok() {
+                return;
+            }
+            log::warn!("Failed enabling the AOF after successful master synchronization! Trying it again in one second.");
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+        log::warn!("FATAL: this replica instance finished the synchronization with its master, but the AOF can't be turned on. Exiting now.");
+        std::process::exit(1);
     }
 
     /// Apply the oom-score-adj value of our current role.
@@ -832,6 +848,10 @@ impl Server {
             return;
         };
         let usemark = t.eof_mark.is_some();
+        // The AOF restarts from the new dataset once it is loaded.
+        if self.aof_active() {
+            self.aof_stop();
+        }
         if self.has_active_child() {
             if let Some(ch) = &self.bgsave.child {
                 log::info!("Replica is about to load the RDB file received from the master, but there is a pending RDB child running. Killing process {} and removing its temp file to avoid any race", ch.pid);
@@ -911,6 +931,9 @@ impl Server {
         self.repl.clear_replid2();
         self.repl.create_backlog();
         log::info!("MASTER <-> REPLICA sync: Finished with success");
+        if self.config.appendonly {
+            self.restart_aof_after_sync();
+        }
         if usemark {
             if let Some(k) = key {
                 if let Some(Some(mut c)) = self.clients.get_mut(k).map(|s| s.take()) {
