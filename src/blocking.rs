@@ -99,10 +99,10 @@ pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<i64, CmdError> {
     Ok(if ms > 0 { ms.wrapping_add(now_ms) } else { 0 })
 }
 
-/// May the calling client block? Not inside EXEC (nor, later, scripts): there the blocking
-/// command replies as if it timed out.
+/// May the calling client block? Not inside EXEC nor scripts: there the blocking command
+/// replies as if it timed out.
 pub fn deny_blocking(ctx: &Ctx) -> bool {
-    ctx.srv.in_exec || ctx.client.has(cf::MASTER | cf::AOF_CLIENT)
+    ctx.srv.in_exec || ctx.client.has(cf::MASTER | cf::AOF_CLIENT | cf::SCRIPT)
 }
 
 /// The value type a blocking command waits for, from its ACL category.

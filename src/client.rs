@@ -93,6 +93,8 @@ pub mod flags {
     pub const POSTPONED: u32 = 1 << 17;
     /// The client that replays the AOF while loading (Redis's CLIENT_ID_AOF).
     pub const AOF_CLIENT: u32 = 1 << 18;
+    /// The client scripts run commands as (Redis's CLIENT_SCRIPT).
+    pub const SCRIPT: u32 = 1 << 19;
 }
 
 /// The type of a client for CLIENT LIST TYPE / KILL TYPE and output buffer limits.

@@ -306,7 +306,14 @@ impl Server {
         } else {
             (0, 0)
         };
-        let cflags = spec.flags;
+        // EVAL and FCALL are checked with their script's flags (evalGetCommandFlags).
+        let cflags = if spec.group == crate::command::Group::Scripting
+            && spec.has(flags::NO_MANDATORY_KEYS)
+        {
+            self.script_command_flags(spec.name, argv, spec.flags)
+        } else {
+            spec.flags
+        };
         let is_write = cflags & flags::WRITE != 0 || mflags & flags::WRITE != 0;
         let is_read = cflags & flags::READONLY != 0 || mflags & flags::READONLY != 0;
         let is_denystale = cflags & flags::STALE == 0 || minv & flags::STALE != 0;
@@ -325,7 +332,7 @@ impl Server {
             );
             return false;
         }
-        if self.config.maxmemory > 0 && self.oom_rejects(c, spec) {
+        if self.config.maxmemory > 0 && self.oom_rejects(c, spec, cflags) {
             self.reject(
                 c,
                 Some(id),
@@ -393,6 +400,12 @@ impl Server {
             );
             return false;
         }
+        // While a script is timed out, only `allow-busy` commands run.
+        if self.scripting.is_busy() && !spec.has(flags::ALLOW_BUSY) {
+            let e = CmdError::Static(self.scripting.busy_error());
+            self.reject(c, Some(id), &e);
+            return false;
+        }
         if c.has(cf::SLAVE) && (is_may_replicate || is_write || is_read) {
             self.reject(
                 c,
@@ -415,7 +428,8 @@ impl Server {
         }
         self.call(c, id, argv);
         c.woff = self.repl.master_repl_offset;
-        if self.blocking.has_pending_work() {
+        // Clients woken by a command run while a script is busy wait for the script.
+        if self.blocking.has_pending_work() && self.scripting.run.is_none() {
             crate::blocking::handle_clients_blocked_on_keys(self);
             self.propagate_pending(false);
         }
@@ -426,8 +440,8 @@ impl Server {
     /// inside MULTI so is queuing anything but EXEC/DISCARD/QUIT/RESET; EXEC counts as growing
     /// when a queued command does. (The eviction part of Redis's performEvictions is not here:
     /// memory over the limit simply fails.)
-    fn oom_rejects(&self, c: &Client, spec: &crate::command::CommandSpec) -> bool {
-        let denyoom = spec.has(flags::DENYOOM)
+    fn oom_rejects(&self, c: &Client, spec: &crate::command::CommandSpec, cflags: u64) -> bool {
+        let denyoom = cflags & flags::DENYOOM != 0
             || (spec.name == "exec"
                 && c.multi_queue
                     .iter()
@@ -451,7 +465,10 @@ impl Server {
         self.error_snapshot = self.stats.total_error_replies;
         let start = ustime();
         let start_instant = std::time::Instant::now();
-        self.cmd_time_ms = start / 1000;
+        // Nested calls (EXEC's commands, a script's) see the time of the outer command.
+        if self.in_nested_call == 0 {
+            self.cmd_time_ms = start / 1000;
+        }
         let db_before = c.db;
         c.last_cmd = Some(id);
         let mut ctx = Ctx {
@@ -487,6 +504,7 @@ impl Server {
             self.also_propagate.push(crate::propagate::PropOp {
                 db: c.db,
                 argv: main,
+                target: self.propagate_target,
             });
         }
         if self.in_nested_call == 0 {

@@ -19,6 +19,7 @@ pub mod persistence;
 pub mod propagate;
 pub mod replication;
 pub mod resp;
+pub mod scripting;
 pub mod server;
 pub mod slowlog;
 pub mod types;

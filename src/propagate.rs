@@ -18,7 +18,13 @@ use crate::server::Server;
 pub struct PropOp {
     pub db: usize,
     pub argv: Vec<Bytes>,
+    /// Where it goes: AOF and/or replicas (`scripting::PROPAGATE_*`; scripts may choose
+    /// with redis.set_repl).
+    pub target: u8,
 }
+
+/// Both the AOF and the replicas.
+pub const PROPAGATE_ALL: u8 = crate::scripting::PROPAGATE_AOF | crate::scripting::PROPAGATE_REPL;
 
 impl Server {
     /// Is anybody listening to propagated commands (Redis's shouldPropagate)? A master with a
@@ -35,7 +41,11 @@ impl Server {
     /// alsoPropagate).
     pub fn also_propagate(&mut self, db: usize, argv: Vec<Bytes>) {
         if self.should_propagate() {
-            self.also_propagate.push(PropOp { db, argv });
+            self.also_propagate.push(PropOp {
+                db,
+                argv,
+                target: PROPAGATE_ALL,
+            });
         }
     }
 
@@ -48,14 +58,14 @@ impl Server {
         let ops = std::mem::take(&mut self.also_propagate);
         let transaction = ops.len() > 1 && !no_multi && !self.propagate_no_multi;
         if transaction {
-            self.propagate_now(ops[0].db, &[Bytes::from_static(b"MULTI")]);
+            self.propagate_now(ops[0].db, &[Bytes::from_static(b"MULTI")], PROPAGATE_ALL);
         }
         for op in &ops {
-            self.propagate_now(op.db, &op.argv);
+            self.propagate_now(op.db, &op.argv, op.target);
         }
         if transaction {
             let db = ops.last().map_or(0, |o| o.db);
-            self.propagate_now(db, &[Bytes::from_static(b"EXEC")]);
+            self.propagate_now(db, &[Bytes::from_static(b"EXEC")], PROPAGATE_ALL);
         }
         // Reuse the allocation for the next unit.
         let mut ops = ops;
@@ -66,10 +76,12 @@ impl Server {
     }
 
     /// Feed one command to the AOF and to the replication stream (Redis's propagateNow).
-    pub fn propagate_now(&mut self, db: usize, argv: &[Bytes]) {
-        if self.aof_active() {
+    pub fn propagate_now(&mut self, db: usize, argv: &[Bytes], target: u8) {
+        if self.aof_active() && target & crate::scripting::PROPAGATE_AOF != 0 {
             self.aof_feed(db, argv);
         }
-        self.feed_replicas(db as i64, argv);
+        if target & crate::scripting::PROPAGATE_REPL != 0 {
+            self.feed_replicas(db as i64, argv);
+        }
     }
 }

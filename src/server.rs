@@ -173,6 +173,10 @@ pub struct Server {
     pub in_nested_call: u32,
     /// Propagate pending commands without wrapping them in MULTI/EXEC (active expiry).
     pub propagate_no_multi: bool,
+    /// Where commands executed now propagate (a script's redis.set_repl narrows it).
+    pub propagate_target: u8,
+    /// Lua scripts and function libraries.
+    pub scripting: crate::scripting::Scripting,
     /// The command running was sent by our master (keys do not expire for it).
     pub executing_master: bool,
     pub tcp_port: u16,
@@ -297,6 +301,8 @@ impl Server {
             also_propagate: Vec::new(),
             in_nested_call: 0,
             propagate_no_multi: false,
+            propagate_target: crate::propagate::PROPAGATE_ALL,
+            scripting: crate::scripting::Scripting::new(config.lua_enable_deprecated_api),
             executing_master: false,
             tcp_port: config.port as u16,
             in_fork_child: false,

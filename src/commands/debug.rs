@@ -82,11 +82,11 @@ fn debug_populate(ctx: &mut Ctx) -> CmdResult {
 
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load back.
 fn debug_reload(ctx: &mut Ctx) -> CmdResult {
-    let (mut flush, mut save) = (true, true);
+    let (mut flush, mut save, mut merge) = (true, true, false);
     for a in &ctx.argv[2..] {
         let a = String::from_utf8_lossy(a).to_ascii_lowercase();
         match a.as_str() {
-            "merge" => {}
+            "merge" => merge = true,
             "noflush" => flush = false,
             "nosave" => save = false,
             _ => {
@@ -100,12 +100,10 @@ fn debug_reload(ctx: &mut Ctx) -> CmdResult {
         return Err(CmdError::Static("ERR"));
     }
     if flush {
-        for db in &mut ctx.srv.dbs {
-            db.clear();
-        }
+        ctx.srv.empty_data(true);
     }
     let path = ctx.srv.config.dbfilename.clone();
-    if let Err(e) = crate::persistence::rdb::load(ctx.srv, &path) {
+    if let Err(e) = crate::persistence::rdb::load_file(ctx.srv, &path, merge) {
         log::warn!("Error loading the RDB dump in DEBUG RELOAD: {}", e);
         return Err(CmdError::err("Error trying to load the RDB dump"));
     }
@@ -120,9 +118,7 @@ fn debug_loadaof(ctx: &mut Ctx) -> CmdResult {
     if ctx.srv.aof_active() {
         ctx.srv.aof_flush(true);
     }
-    for db in &mut ctx.srv.dbs {
-        db.clear();
-    }
+    ctx.srv.empty_data(true);
     ctx.srv.aof_load_manifest_from_disk();
     ctx.srv.aof_del_history_files();
     let ret = ctx.srv.aof_load_files();
@@ -234,6 +230,11 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
         ("loadaof", 2) => debug_loadaof(ctx)?,
         ("aof-flush-sleep", 3) => {
             ctx.srv.aof.flush_sleep_us = crate::util::numbers::string2l(ctx.arg(2)).unwrap_or(0);
+            ctx.reply().ok();
+        }
+        ("set-disable-deny-scripts", 3) => {
+            ctx.srv.scripting.disable_deny_scripts =
+                crate::util::numbers::string2ll(ctx.arg(2)).unwrap_or(0) != 0;
             ctx.reply().ok();
         }
         ("set-skip-checksum-validation", 3) => {

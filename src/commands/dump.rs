@@ -17,23 +17,32 @@ pub fn dump_payload(v: &crate::types::object::Value) -> Vec<u8> {
     let mut w = RdbWriter::new(Vec::new());
     write_value(&mut w, v).expect("writing to memory cannot fail");
     let mut out = w.into_inner();
-    out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
-    let crc = CRC64.checksum(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
+    append_dump_footer(&mut out);
     out
 }
 
-/// Check the footer of a DUMP payload (Redis's verifyDumpPayload).
-fn verify_payload(p: &[u8], skip_checksum: bool) -> bool {
+/// End a DUMP payload (values, or FUNCTION DUMP's libraries) with the RDB version and the
+/// CRC64 of everything before.
+pub fn append_dump_footer(out: &mut Vec<u8>) {
+    out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = CRC64.checksum(out);
+    out.extend_from_slice(&crc.to_le_bytes());
+}
+
+/// Check the footer of a DUMP payload (Redis's verifyDumpPayload); the body before it.
+pub fn verify_dump_payload(p: &[u8], skip_checksum: bool) -> Option<&[u8]> {
     if p.len() < 10 {
-        return false;
+        return None;
     }
     let footer = &p[p.len() - 10..];
     let ver = u16::from_le_bytes([footer[0], footer[1]]);
     if ver as u32 > RDB_VERSION {
-        return false;
+        return None;
     }
-    skip_checksum || CRC64.checksum(&p[..p.len() - 8]).to_le_bytes() == footer[2..]
+    if !skip_checksum && CRC64.checksum(&p[..p.len() - 8]).to_le_bytes() != footer[2..] {
+        return None;
+    }
+    Some(&p[..p.len() - 10])
 }
 
 fn dump(ctx: &mut Ctx) -> CmdResult {
@@ -87,10 +96,9 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
         return Err(CmdError::err("Invalid TTL value, must be >= 0"));
     }
     let payload = ctx.arg(3);
-    if !verify_payload(payload, ctx.srv.skip_checksum_validation) {
+    let Some(body) = verify_dump_payload(payload, ctx.srv.skip_checksum_validation) else {
         return Err(CmdError::err("DUMP payload version or checksum are wrong"));
-    }
-    let body = &payload[..payload.len() - 10];
+    };
     let mut r = RdbReader::new(body);
     let value = r
         .u8()

@@ -2,6 +2,7 @@
 //! built from.
 
 pub mod bitops;
+pub mod cluster;
 pub mod connection;
 pub mod debug;
 pub mod dump;
@@ -15,6 +16,7 @@ pub mod object;
 pub mod pubsub;
 pub mod replication;
 pub mod scan;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -43,4 +45,6 @@ pub static ALL: &[&[CommandSpec]] = &[
     set::COMMANDS,
     geo::COMMANDS,
     hyperloglog::COMMANDS,
+    scripting::COMMANDS,
+    cluster::COMMANDS,
 ];

@@ -81,6 +81,10 @@ fn shutdown(ctx: &mut Ctx) -> CmdResult {
     if ctx.client.has(cf::MULTI) {
         return Err(CmdError::err("Command not allowed inside a transaction"));
     }
+    // A timed-out script leaves nothing consistent to save.
+    if !f.nosave && ctx.srv.scripting.is_busy() {
+        return Err(CmdError::Static(ctx.srv.scripting.busy_error()));
+    }
     if ctx.srv.prepare_for_shutdown(f) {
         crate::event_loop::exit_now(0);
     }
@@ -927,7 +931,9 @@ pub fn cat_repr(out: &mut Vec<u8>, s: &[u8]) {
 pub fn feed_monitors(srv: &mut Server, c: &Client, db: usize, argv: &[Bytes]) {
     let us = crate::server::ustime();
     let mut line = format!("+{}.{:06} [{} ", us / 1_000_000, us % 1_000_000, db).into_bytes();
-    if c.has(cf::UNIX_SOCKET) {
+    if c.has(cf::SCRIPT) {
+        line.extend_from_slice(b"lua");
+    } else if c.has(cf::UNIX_SOCKET) {
         line.extend_from_slice(
             format!("unix:{}", srv.config.unixsocket.as_deref().unwrap_or("")).as_bytes(),
         );
@@ -949,6 +955,15 @@ pub fn feed_monitors(srv: &mut Server, c: &Client, db: usize, argv: &[Bytes]) {
                 srv.pending_writes.push(k);
             }
         }
+    }
+}
+
+/// Feed the running command to MONITOR now: EVAL and FCALL are `skip-monitor` so that they
+/// show before the commands their script runs (which call() feeds as they finish).
+pub fn feed_monitors_now(ctx: &mut Ctx) {
+    if !ctx.srv.monitors.is_empty() && !ctx.client.has(cf::AOF_CLIENT) {
+        let db = ctx.client.db;
+        feed_monitors(ctx.srv, ctx.client, db, ctx.argv);
     }
 }
 

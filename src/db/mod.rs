@@ -134,6 +134,19 @@ impl Db {
 }
 
 impl Server {
+    /// Drop every key of every database, and the function libraries unless
+    /// `with_functions` is false (Redis's emptyData): before loading a full sync or a
+    /// DEBUG RELOAD / LOADAOF.
+    pub fn empty_data(&mut self, with_functions: bool) {
+        for i in 0..self.dbs.len() {
+            crate::commands::multi::touch_all_watched_keys_in_db(self, i);
+            self.dbs[i].clear();
+        }
+        if with_functions {
+            self.scripting.functions.clear();
+        }
+    }
+
     /// Delete an expired key with every side effect (Redis's deleteExpiredKeyAndPropagate):
     /// the DEL/UNLINK is propagated, `expired` is notified, stats count it.
     pub fn delete_expired(

@@ -20,7 +20,7 @@ const OPCODE_SELECTDB: u8 = 254;
 const OPCODE_EOF: u8 = 255;
 const OPCODE_IDLE: u8 = 248;
 const OPCODE_FREQ: u8 = 249;
-const OPCODE_FUNCTION2: u8 = 245;
+pub const OPCODE_FUNCTION2: u8 = 245;
 
 const TYPE_STRING: u8 = 0;
 const TYPE_LIST: u8 = 1;
@@ -259,6 +259,7 @@ pub fn write_rdb_ext<W: Write>(
         r.aux("repl-offset", rsi.repl_offset.to_string().as_bytes())?;
     }
     r.aux("aof-base", if aof_base { b"1" } else { b"0" })?;
+    crate::scripting::function::write_functions(srv, &mut r)?;
     for (i, db) in srv.dbs.iter().enumerate() {
         if db.is_empty() {
             continue;
@@ -493,20 +494,30 @@ pub fn read_value(t: u8, r: &mut RdbReader, srv: &Server) -> io::Result<Value> {
 
 /// Load an RDB file into the (empty) databases. Returns the number of keys loaded.
 pub fn load(srv: &mut Server, path: &str) -> io::Result<u64> {
+    load_file(srv, path, false)
+}
+
+/// Load the RDB file at `path`; with `allow_dup` (DEBUG RELOAD MERGE) its keys and function
+/// libraries replace those already present, else a duplicate fails the load.
+pub fn load_file(srv: &mut Server, path: &str, allow_dup: bool) -> io::Result<u64> {
     let mut data = Vec::new();
     File::open(path)?.read_to_end(&mut data)?;
-    load_bytes(srv, &data)
+    load_bytes_ext(srv, &data, allow_dup)
 }
 
 /// Load an RDB image from memory, serving clients (with LOADING errors) every
 /// `loading-process-events-interval-bytes` of input, as Redis does.
 pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
+    load_bytes_ext(srv, data, false)
+}
+
+fn load_bytes_ext(srv: &mut Server, data: &[u8], allow_dup: bool) -> io::Result<u64> {
     let p = &mut srv.persistence;
     p.loading = true;
     p.loading_start_time = crate::server::mstime() / 1000;
     p.loading_total_bytes = data.len() as u64;
     p.loading_loaded_bytes = 0;
-    let res = load_records(srv, data, false).map(|(n, _)| n);
+    let res = load_records(srv, data, false, allow_dup).map(|(n, _)| n);
     srv.persistence.loading = false;
     res
 }
@@ -515,7 +526,7 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<u64> {
 /// state managed by the caller. Keys already expired are kept, as Redis does for AOF
 /// preambles (their deletion is in the AOF tail). Returns the bytes the image took.
 pub fn load_preamble(srv: &mut Server, data: &[u8]) -> io::Result<usize> {
-    load_records(srv, data, true).map(|(_, used)| used)
+    load_records(srv, data, true, false).map(|(_, used)| used)
 }
 
 /// Sleep like Redis's debugDelay: `usec` microseconds, or for a negative value sleep 1 µs with
@@ -532,7 +543,12 @@ pub fn debug_delay(usec: i64) {
     }
 }
 
-fn load_records(srv: &mut Server, data: &[u8], aof_preamble: bool) -> io::Result<(u64, usize)> {
+fn load_records(
+    srv: &mut Server,
+    data: &[u8],
+    aof_preamble: bool,
+    allow_dup: bool,
+) -> io::Result<(u64, usize)> {
     let mut r = RdbReader::new(data);
     let interval = srv.config.loading_process_events_interval_bytes.max(1) as usize;
     let mut next_events_at = interval;
@@ -610,7 +626,10 @@ fn load_records(srv: &mut Server, data: &[u8], aof_preamble: bool) -> io::Result
                 r.u8()?;
             }
             OPCODE_FUNCTION2 => {
-                r.string()?;
+                let code = bytes::Bytes::from(r.string()?);
+                if let Err(e) = srv.scripting.functions.create(&code, allow_dup, false) {
+                    return Err(bad(&format!("Failed loading library, {}", e)));
+                }
             }
             t => {
                 let key = r.string()?;
@@ -648,10 +667,14 @@ fn load_records(srv: &mut Server, data: &[u8], aof_preamble: bool) -> io::Result
                     continue;
                 }
                 if srv.dbs[db].keys.contains_key(&key[..]) {
-                    return Err(bad(&format!(
-                        "Duplicate key '{}' found in RDB file",
-                        String::from_utf8_lossy(&key)
-                    )));
+                    if allow_dup {
+                        srv.dbs[db].delete(&key);
+                    } else {
+                        return Err(bad(&format!(
+                            "Duplicate key '{}' found in RDB file",
+                            String::from_utf8_lossy(&key)
+                        )));
+                    }
                 }
                 srv.dbs[db].add(&key, RObj::new(value, srv.lruclock));
                 if let Some(when) = expire_at {

@@ -863,7 +863,7 @@ impl Server {
         self.disconnect_replicas();
         self.repl.backlog = None;
         log::info!("MASTER <-> REPLICA sync: Flushing old data");
-        self.empty_data();
+        self.empty_data(true);
         log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
         if let Err(e) = t.file.sync_all() {
             log::warn!("Failed trying to sync the temp DB to disk in MASTER <-> REPLICA synchronization: {}", e);
@@ -892,7 +892,7 @@ impl Server {
                 "Failed trying to load the MASTER synchronization DB from disk: {}",
                 e
             );
-            self.empty_data();
+            self.empty_data(true);
             self.cancel_handshake(true);
             if del_sync {
                 log::info!("Removing the RDB file obtained from the master. This replica has persistence disabled");
@@ -941,14 +941,6 @@ impl Server {
                     self.put_back(k, c);
                 }
             }
-        }
-    }
-
-    /// Drop every key of every database (emptyData for a full sync).
-    fn empty_data(&mut self) {
-        for i in 0..self.dbs.len() {
-            crate::commands::multi::touch_all_watched_keys_in_db(self, i);
-            self.dbs[i].clear();
         }
     }
 

@@ -22,6 +22,12 @@ pub fn mix_digest(digest: &mut Digest20, data: &[u8]) {
     digest.copy_from_slice(&h);
 }
 
+/// The SHA1 of `data` in lower-case hex (script ids, redis.sha1hex).
+pub fn sha1_hex(data: &[u8]) -> String {
+    let h: Digest20 = Sha1::digest(data).into();
+    hex(&h)
+}
+
 /// Lower-case hex of a digest.
 pub fn hex(d: &Digest20) -> String {
     d.iter().map(|b| format!("{:02x}", b)).collect()

@@ -680,6 +680,8 @@ impl Server {
         }
         let delay = self.config.rdb_key_save_delay;
         let mut out: Vec<u8> = Vec::with_capacity(64 * 1024);
+        crate::scripting::function::aof_rewrite_functions(self, &mut out);
+        w.write_all(&out)?;
         for (i, db) in self.dbs.iter().enumerate() {
             if db.is_empty() {
                 continue;
