@@ -156,8 +156,11 @@ pub struct Client {
     pub db: usize,
     pub name: Option<Bytes>,
     pub flags: u32,
+    /// Authenticated explicitly (AUTH/HELLO), or let in because `default` needed no
+    /// password when the connection was made.
     pub authenticated: bool,
-    pub user: String,
+    /// The ACL user; `None` for internal clients that may run anything (master link, AOF).
+    pub user: Option<crate::acl::UserId>,
     /// Unix time (seconds) the client connected.
     pub ctime: i64,
     /// Unix time (ms) of the last interaction.
@@ -224,7 +227,7 @@ impl Client {
             name: None,
             flags: 0,
             authenticated: false,
-            user: "default".to_string(),
+            user: Some(crate::acl::DEFAULT_USER),
             ctime: now_ms / 1000,
             last_interaction_ms: now_ms,
             last_cmd: None,
@@ -291,7 +294,7 @@ impl Client {
     }
 
     /// CLIENT LIST / CLIENT INFO line for this client (without the trailing newline).
-    pub fn info_string(&self, now_ms: i64, cmd_name: &str, out: &mut String) {
+    pub fn info_string(&self, now_ms: i64, cmd_name: &str, user: &str, out: &mut String) {
         use std::fmt::Write as _;
         let mut fl = String::new();
         if self.has(flags::SLAVE) {
@@ -353,7 +356,7 @@ impl Client {
             total,
             events,
             cmd_name,
-            self.user,
+            user,
             self.reply.resp,
         );
     }

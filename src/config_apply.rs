@@ -52,6 +52,12 @@ pub fn apply(srv: &mut Server, new: &Config, _old: &Config, action: Apply) -> Re
                 .trim_backlog(size, crate::replication::backlog::TRIM_BLOCKS_PER_CALL);
             Ok(())
         }
+        Apply::RequirePass => {
+            let rules = crate::acl::rules(&srv.commands, new);
+            srv.acl
+                .set_default_password(new.requirepass.as_deref(), &rules);
+            Ok(())
+        }
         _ => Ok(()),
     }
 }

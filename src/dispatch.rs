@@ -36,7 +36,7 @@ impl Server {
             }
             let limits = ParseLimits {
                 max_bulk_len: self.config.proto_max_bulk_len as u64,
-                unauthenticated: !c.authenticated,
+                unauthenticated: self.acl.auth_required(c.authenticated),
                 is_master: c.has(cf::MASTER),
             };
             if c.argv.is_empty() || c.parse.in_progress() {
@@ -85,7 +85,7 @@ impl Server {
             return true;
         }
         let used = c.output_list_bytes() as u64;
-        let over = if used > 1024 && !c.authenticated {
+        let over = if used > 1024 && self.acl.auth_required(c.authenticated) {
             true
         } else {
             let class = match c.client_type() {
@@ -320,7 +320,7 @@ impl Server {
         let is_denyloading = cflags & flags::LOADING == 0 || minv & flags::LOADING != 0;
         let is_may_replicate = (cflags | mflags) & (flags::WRITE | flags::MAY_REPLICATE) != 0;
         let obey = c.has(cf::MASTER);
-        if !c.authenticated && !spec.has(flags::NO_AUTH) {
+        if self.acl.auth_required(c.authenticated) && !spec.has(flags::NO_AUTH) {
             self.reject(c, Some(id), &errors::NOAUTH);
             return false;
         }
@@ -330,6 +330,16 @@ impl Server {
                 Some(id),
                 &CmdError::err("Command not allowed inside a transaction"),
             );
+            return false;
+        }
+        let context = if c.has(cf::MULTI) {
+            crate::acl::log::Context::Multi
+        } else {
+            crate::acl::log::Context::Toplevel
+        };
+        if let Err(d) = self.acl_check(c, id, argv, context) {
+            let e = crate::acl::clients::denied_error(d, &self.commands.entries[id].fullname);
+            self.reject(c, Some(id), &CmdError::Owned(e));
             return false;
         }
         if self.config.maxmemory > 0 && self.oom_rejects(c, spec, cflags) {

@@ -425,7 +425,7 @@ impl Server {
         }
         self.stats.total_connections += 1;
         if self.config.protected_mode
-            && self.config.requirepass.is_none()
+            && self.acl.default_user().has(crate::acl::uflags::NOPASS)
             && !unix
             && !is_loopback(&addr)
         {
@@ -456,7 +456,7 @@ impl Server {
         if unix {
             c.flags |= flags::UNIX_SOCKET;
         }
-        c.authenticated = self.config.requirepass.is_none();
+        c.authenticated = self.acl.default_is_open();
         entry.insert(Some(Box::new(c)));
         log::debug!("Accepted client id {}", id);
     }

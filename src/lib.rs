@@ -1,6 +1,7 @@
 //! Redust: a Redis 7.0 compatible server. The `redust-server` binary (src/main.rs) is a thin
 //! front end over this library; see ARCHITECTURE.md for the map of modules.
 
+pub mod acl;
 pub mod alloc;
 pub mod blocking;
 pub mod client;

@@ -98,6 +98,29 @@ fn main() {
             std::process::exit(1);
         }
     }
+    // `user` directives are checked like the rest of the file (ACLAppendUserForLoading).
+    let user_directives = srv.config.startup.users.clone();
+    {
+        let rules = redust::acl::rules(&srv.commands, &srv.config);
+        let mut seen: Vec<Vec<u8>> = Vec::new();
+        for d in &user_directives {
+            if let Err((idx, reason)) = redust::acl::validate_user_directive(&d.args, &seen, &rules)
+            {
+                let arg = d
+                    .args
+                    .get(idx)
+                    .map(|a| String::from_utf8_lossy(a).into_owned());
+                let msg = format!(
+                    "Error in user declaration '{}': {}",
+                    arg.unwrap_or_default(),
+                    reason
+                );
+                eprint!("{}", config::ConfigFileError::at(d, msg));
+                std::process::exit(1);
+            }
+            seen.push(d.args[1].clone());
+        }
+    }
     crash::install();
     if srv.config.always_show_logo || nix::unistd::isatty(1).unwrap_or(false) {
         banner(&srv);
@@ -115,6 +138,7 @@ fn main() {
         std::process::exit(1);
     }
     ::log::warn!("Server initialized");
+    load_users_at_startup(&mut srv, &user_directives);
     srv.startup_memory = redust::alloc::used_memory();
     srv.set_signal_pipe(signal_pipe());
     srv.replication_startup();
@@ -125,6 +149,33 @@ fn main() {
     ::log::info!("Ready to accept connections");
     srv.notify_supervisor_ready();
     srv.run();
+}
+
+/// Create the users of `user` directives, or of the ACL file (ACLLoadUsersAtStartup);
+/// exits on errors, and when both are configured.
+fn load_users_at_startup(srv: &mut server::Server, directives: &[config::Directive]) {
+    if !srv.config.aclfile.is_empty() && !directives.is_empty() {
+        ::log::warn!("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.");
+        std::process::exit(1);
+    }
+    let args: Vec<Vec<Vec<u8>>> = directives.iter().map(|d| d.args.clone()).collect();
+    let rules = redust::acl::rules(&srv.commands, &srv.config);
+    if let Err(e) = redust::acl::load_configured_users(&mut srv.acl, &args, &rules) {
+        ::log::warn!("{}", e);
+        ::log::warn!("Critical error while loading ACLs. Exiting.");
+        std::process::exit(1);
+    }
+    if !srv.config.aclfile.is_empty() {
+        match redust::acl::parse_acl_file(&srv.config.aclfile, &rules) {
+            Ok(users) => {
+                srv.acl.replace_all(users);
+            }
+            Err(e) => {
+                ::log::warn!("Aborting Redis startup because of ACL errors: {}", e);
+                std::process::exit(1);
+            }
+        }
+    }
 }
 
 /// SIGTERM/SIGINT arrive through a self-pipe registered with the reactor.

@@ -120,6 +120,8 @@ pub struct Server {
     pub clients: Slab<Option<Box<Client>>>,
     pub next_client_id: u64,
     pub commands: CommandTable,
+    /// Users, their permissions, and the ACL log.
+    pub acl: crate::acl::Acl,
     pub stats: Stats,
     pub slowlog: SlowLog,
     pub latency: LatencyMonitor,
@@ -262,11 +264,18 @@ impl Server {
         let dbs = (0..config.databases.max(1) as usize).map(Db::new).collect();
         let commands = CommandTable::build(crate::commands::ALL);
         let hz = config.hz as i32;
+        let mut acl = crate::acl::Acl::new(&crate::acl::rules(&commands, &config));
+        // The old `requirepass` is the default user's password (ACLUpdateDefaultUserPassword).
+        acl.set_default_password(
+            config.requirepass.as_deref(),
+            &crate::acl::rules(&commands, &config),
+        );
         Ok(Server {
             dbs,
             clients: Slab::new(),
             next_client_id: 1,
             commands,
+            acl,
             stats: Stats::default(),
             slowlog: SlowLog::default(),
             latency: LatencyMonitor::default(),
@@ -362,7 +371,11 @@ impl Server {
             .last_cmd
             .map(|id| self.commands.entries[id].fullname.as_str())
             .unwrap_or("NULL");
-        c.info_string(self.now_ms, name, &mut s);
+        let user = match c.user {
+            Some(id) => String::from_utf8_lossy(&self.acl.user(id).name).into_owned(),
+            None => "(superuser)".to_string(),
+        };
+        c.info_string(self.now_ms, name, &user, &mut s);
         s
     }
 

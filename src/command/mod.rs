@@ -382,8 +382,9 @@ pub struct CommandSpec {
     pub getkeys: Option<GetKeysFn>,
 }
 
-/// Custom key extraction: positions of the keys in an argv.
-pub type GetKeysFn = fn(&[Bytes]) -> Vec<usize>;
+/// Custom key extraction (Redis's getkeys_proc): positions of the keys in an argv, each
+/// with its key-spec flags.
+pub type GetKeysFn = fn(&[Bytes]) -> Vec<(usize, u32)>;
 
 impl CommandSpec {
     /// A command with defaults; refine with the builder methods.
@@ -468,6 +469,12 @@ impl CommandSpec {
     pub const fn getkeys(mut self, f: GetKeysFn) -> Self {
         self.getkeys = Some(f);
         self.flags |= flags::MOVABLE_KEYS;
+        self
+    }
+    /// Key extraction for a command whose one key spec has VARIABLE_FLAGS (SET, BITFIELD):
+    /// the key positions are fixed, only their flags depend on the arguments.
+    pub const fn varflags(mut self, f: GetKeysFn) -> Self {
+        self.getkeys = Some(f);
         self
     }
 

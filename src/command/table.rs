@@ -46,6 +46,9 @@ pub struct CommandTable {
     pub entries: Vec<CmdEntry>,
     /// Top-level commands by (possibly renamed) lower-case name.
     by_name: HashMap<Vec<u8>, usize>,
+    /// Top-level commands by their original name: ACL rules name commands this way, so
+    /// they stay valid whatever `rename-command` did (Redis's orig_commands).
+    orig_by_name: HashMap<Vec<u8>, usize>,
 }
 
 impl CommandTable {
@@ -63,6 +66,7 @@ impl CommandTable {
                     stats: CmdStats::default(),
                 });
                 t.by_name.insert(spec.name.as_bytes().to_vec(), id);
+                t.orig_by_name.insert(spec.name.as_bytes().to_vec(), id);
                 for sub in spec.subcommands {
                     let sid = t.entries.len();
                     t.entries.push(CmdEntry {
@@ -116,6 +120,29 @@ impl CommandTable {
                     .subs
                     .get(&name[p + 1..].to_ascii_lowercase())
                     .copied()
+            }
+        }
+    }
+
+    /// A command or subcommand by its original full name (`config|get`), case-insensitively,
+    /// ignoring renames (Redis's ACLLookupCommand). More than one `|`, or a `|` after a
+    /// command without subcommands, finds nothing.
+    pub fn get_orig_full(&self, name: &[u8]) -> Option<usize> {
+        let mut parts = name.split(|&b| b == b'|');
+        let base = parts.next()?.to_ascii_lowercase();
+        let sub = parts.next();
+        if parts.next().is_some() {
+            return None;
+        }
+        let id = *self.orig_by_name.get(&base)?;
+        match sub {
+            None => Some(id),
+            Some(sub) => {
+                let e = &self.entries[id];
+                if e.spec.subcommands.is_empty() {
+                    return None;
+                }
+                e.subs.get(&sub.to_ascii_lowercase()).copied()
             }
         }
     }

@@ -2,6 +2,8 @@
 //! BITFIELD_RO. Bitmaps are plain strings; bit 0 is the most significant bit of byte 0. Writes
 //! grow the string with zero bytes (as `raw`), bounded by `proto-max-bulk-len`.
 
+use bytes::Bytes;
+
 use crate::command::args::{is, parse_i64};
 use crate::command::{
     acl, errors, flags::*, keyflags as kf, CmdError, CmdResult, CommandSpec, Ctx, Group, KeySpec,
@@ -652,6 +654,33 @@ fn bitfield_ro(ctx: &mut Ctx) -> CmdResult {
     bitfield_generic(ctx, true)
 }
 
+/// BITFIELD's key flags (bitfieldGetKeys): read-only when it only GETs.
+fn bitfield_getkeys(argv: &[Bytes]) -> Vec<(usize, u32)> {
+    let mut readonly = true;
+    let mut i = 2;
+    while i < argv.len() {
+        let rem = argv.len() - i - 1;
+        let a = &argv[i];
+        if is(a, "get") && rem >= 2 {
+            i += 3;
+        } else if (is(a, "set") || is(a, "incrby")) && rem >= 3 {
+            readonly = false;
+            break;
+        } else if is(a, "overflow") && rem >= 1 {
+            i += 2;
+        } else {
+            readonly = false;
+            break;
+        }
+    }
+    let flags = if readonly {
+        kf::RO | kf::ACCESS
+    } else {
+        kf::RW | kf::ACCESS | kf::UPDATE
+    };
+    vec![(1, flags)]
+}
+
 const B: u64 = acl::BITMAP;
 const RW_ACCESS_UPDATE: &[KeySpec] = &[KeySpec::one(1, kf::RW | kf::ACCESS | kf::UPDATE)];
 const RO_ACCESS: &[KeySpec] = &[KeySpec::one(1, kf::RO | kf::ACCESS)];
@@ -671,7 +700,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("bitcount", -2, bitcount).flags(READONLY).acl(B).keys(RO_ACCESS).group(Group::Bitmap).since("2.6.0").doc("Counts the number of set bits (population counting) in a string.", "O(N)").syntax("key:key [index=start:integer end:integer [unit=BYTE|BIT]]"),
     CommandSpec::new("bitpos", -3, bitpos).flags(READONLY).acl(B).keys(RO_ACCESS).group(Group::Bitmap).since("2.8.7").doc("Finds the first set (1) or clear (0) bit in a string.", "O(N)").syntax("key:key bit:integer [index=start:integer [end-unit-block=end:integer [unit=BYTE|BIT]]]"),
     CommandSpec::new("bitop", -4, bitop).flags(WRITE | DENYOOM).acl(B).keys(BITOP_KEYS).group(Group::Bitmap).since("2.6.0").doc("Performs bitwise operations on multiple strings, and stores the result.", "O(N)").syntax("operation=AND|OR|XOR|NOT destkey:key key:key..."),
-    CommandSpec::new("bitfield", -2, bitfield).flags(WRITE | DENYOOM).acl(B).keys(BITFIELD_KEYS).group(Group::Bitmap).since("3.2.0").doc("Performs arbitrary bitfield integer operations on strings.", "O(1) for each subcommand specified").syntax("key:key [operation=GET encoding:string offset:integer|write=[overflow-block=OVERFLOW WRAP|SAT|FAIL] write-operation=SET encoding:string offset:integer value:integer|INCRBY encoding:string offset:integer increment:integer]..."),
+    CommandSpec::new("bitfield", -2, bitfield).flags(WRITE | DENYOOM).acl(B).keys(BITFIELD_KEYS).varflags(bitfield_getkeys).group(Group::Bitmap).since("3.2.0").doc("Performs arbitrary bitfield integer operations on strings.", "O(1) for each subcommand specified").syntax("key:key [operation=GET encoding:string offset:integer|write=[overflow-block=OVERFLOW WRAP|SAT|FAIL] write-operation=SET encoding:string offset:integer value:integer|INCRBY encoding:string offset:integer increment:integer]..."),
     CommandSpec::new("bitfield_ro", -2, bitfield_ro).flags(READONLY | FAST).acl(B).keys(RO_ACCESS).group(Group::Bitmap).since("6.0.0").doc("Performs arbitrary read-only bitfield integer operations on strings.", "O(1)").syntax("key:key [GET encoding:string offset:integer...]"),
 ];
 

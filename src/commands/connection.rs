@@ -79,23 +79,10 @@ fn reset(ctx: &mut Ctx) -> CmdResult {
     ctx.client.name = None;
     ctx.client.reply_mode = ReplyMode::On;
     ctx.client.flags &= !(cf::NO_EVICT | cf::READONLY | cf::NO_TOUCH);
-    ctx.client.authenticated = ctx.srv.config.requirepass.is_none();
-    ctx.client.user = "default".into();
+    ctx.client.authenticated = ctx.srv.acl.default_is_open();
+    ctx.client.user = Some(crate::acl::DEFAULT_USER);
     ctx.reply().simple(b"RESET");
     Ok(())
-}
-
-/// Check a password for `user`; returns whether it authenticates.
-fn check_password(ctx: &mut Ctx, user: &[u8], pass: &[u8]) -> Result<bool, CmdError> {
-    if !user.eq_ignore_ascii_case(b"default") {
-        return Ok(false);
-    }
-    Ok(ctx
-        .srv
-        .config
-        .requirepass
-        .as_deref()
-        .is_none_or(|r| r == pass))
 }
 
 const WRONGPASS: CmdError =
@@ -106,16 +93,14 @@ fn auth(ctx: &mut Ctx) -> CmdResult {
         return Err(errors::SYNTAX);
     }
     let (user, pass): (&[u8], &[u8]) = if ctx.argv.len() == 2 {
-        if ctx.srv.config.requirepass.is_none() {
+        if ctx.srv.acl.default_user().has(crate::acl::uflags::NOPASS) {
             return Err(CmdError::err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
         }
         (b"default", ctx.arg(1))
     } else {
         (ctx.arg(1), ctx.arg(2))
     };
-    if check_password(ctx, user, pass)? {
-        ctx.client.authenticated = true;
-        ctx.client.user = String::from_utf8_lossy(user).into_owned();
+    if ctx.srv.acl_authenticate(ctx.client, user, pass) {
         ctx.reply().ok();
         Ok(())
     } else {
@@ -143,11 +128,9 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
         let opt = ctx.arg(j);
         if is(opt, "AUTH") && more >= 2 {
             let (u, p) = (ctx.arg(j + 1), ctx.arg(j + 2));
-            if !check_password(ctx, u, p)? {
+            if !ctx.srv.acl_authenticate(ctx.client, u, p) {
                 return Err(WRONGPASS);
             }
-            ctx.client.authenticated = true;
-            ctx.client.user = String::from_utf8_lossy(u).into_owned();
             j += 3;
         } else if is(opt, "SETNAME") && more >= 1 {
             let name = ctx.argv[j + 1].clone();
@@ -162,7 +145,7 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
         }
     }
     if !ctx.client.authenticated {
-        return Err(CmdError::Static("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+        return Err(CmdError::Static("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(n) = setname {
         ctx.client.name = if n.is_empty() { None } else { Some(n) };
@@ -274,7 +257,7 @@ fn client_kill(ctx: &mut Ctx) -> CmdResult {
     let mut laddr: Option<&[u8]> = None;
     let mut ctype: Option<ClientType> = None;
     let mut id: u64 = 0;
-    let mut user: Option<&[u8]> = None;
+    let mut user: Option<crate::acl::UserId> = None;
     let mut skipme = true;
     if argc == 3 {
         addr = Some(ctx.arg(2));
@@ -305,13 +288,15 @@ fn client_kill(ctx: &mut Ctx) -> CmdResult {
             } else if is(opt, "laddr") {
                 laddr = Some(val);
             } else if is(opt, "user") {
-                if !val.eq_ignore_ascii_case(b"default") {
-                    return Err(CmdError::err(format!(
-                        "No such user '{}'",
-                        String::from_utf8_lossy(val)
-                    )));
+                match ctx.srv.acl.lookup(val) {
+                    Some(id) => user = Some(id),
+                    None => {
+                        return Err(CmdError::err(format!(
+                            "No such user '{}'",
+                            String::from_utf8_lossy(val)
+                        )))
+                    }
                 }
-                user = Some(val);
             } else if is(opt, "skipme") {
                 if is(val, "yes") {
                     skipme = true;
@@ -331,7 +316,7 @@ fn client_kill(ctx: &mut Ctx) -> CmdResult {
             && laddr.is_none_or(|a| c.laddr.as_bytes() == a)
             && ctype.is_none_or(|t| c.client_type() == t)
             && (id == 0 || c.id == id)
-            && user.is_none_or(|u| c.user.as_bytes().eq_ignore_ascii_case(u))
+            && user.is_none_or(|u| c.user == Some(u))
     };
     let mut killed = 0;
     let victims: Vec<usize> = ctx

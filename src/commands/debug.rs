@@ -279,9 +279,10 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                     "CONFIG-REWRITE-FORCE-ALL failed: The server is running without a config file",
                 ));
             };
+            let users = ctx.srv.acl.rewrite_lines(&ctx.srv.commands);
             let extras = crate::config::RewriteExtras {
                 force_all: true,
-                users: None,
+                users: Some(&users),
                 loadmodules: None,
             };
             ctx.srv

@@ -736,23 +736,24 @@ fn brpoplpush(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// Key specs of LMPOP/BLMPOP: a key count, then the keys.
-fn mpop_keys(numkeys_idx: usize) -> impl Fn(&[Bytes]) -> Vec<usize> {
+fn mpop_keys(numkeys_idx: usize) -> impl Fn(&[Bytes]) -> Vec<(usize, u32)> {
     move |argv: &[Bytes]| match argv
         .get(numkeys_idx)
         .and_then(|b| crate::util::numbers::string2ll(b))
     {
-        Some(n) if n > 0 && (numkeys_idx as i64 + n) < argv.len() as i64 => {
-            (numkeys_idx + 1..=numkeys_idx + n as usize).collect()
-        }
+        Some(n) if n > 0 && (numkeys_idx as i64 + n) < argv.len() as i64 => (numkeys_idx + 1
+            ..=numkeys_idx + n as usize)
+            .map(|i| (i, kf::RW | kf::ACCESS | kf::DELETE))
+            .collect(),
         _ => Vec::new(),
     }
 }
 
-fn lmpop_keys(argv: &[Bytes]) -> Vec<usize> {
+fn lmpop_keys(argv: &[Bytes]) -> Vec<(usize, u32)> {
     mpop_keys(1)(argv)
 }
 
-fn blmpop_keys(argv: &[Bytes]) -> Vec<usize> {
+fn blmpop_keys(argv: &[Bytes]) -> Vec<(usize, u32)> {
     mpop_keys(2)(argv)
 }
 

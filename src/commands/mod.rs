@@ -1,6 +1,7 @@
 //! Command families, one file each, as Redis groups them. [`ALL`] is what the command table is
 //! built from.
 
+pub mod acl;
 pub mod bitops;
 pub mod cluster;
 pub mod connection;
@@ -29,6 +30,7 @@ use crate::command::CommandSpec;
 pub static ALL: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     server::COMMANDS,
+    acl::COMMANDS,
     debug::COMMANDS,
     dump::COMMANDS,
     keyspace::COMMANDS,

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 
+use crate::acl::Denied;
 use crate::client::{flags as cf, Client, QueuedCommand};
 use crate::command::table::Lookup;
 use crate::command::{
@@ -186,7 +187,24 @@ fn exec(ctx: &mut Ctx) -> CmdResult {
     srv.in_exec = true;
     for q in &queue {
         match srv.commands.lookup(&q.argv) {
-            Lookup::Found(id) => srv.call(c, id, &q.argv),
+            Lookup::Found(id) => {
+                // Permissions may have changed since the command was queued.
+                match srv.acl_check(c, id, &q.argv, crate::acl::log::Context::Multi) {
+                    Ok(()) => srv.call(c, id, &q.argv),
+                    Err(d) => {
+                        let reason = match d {
+                            Denied::Command => "no permission to execute the command or subcommand",
+                            Denied::Key(_) => "no permission to touch the specified keys",
+                            Denied::Channel(_) => {
+                                "no permission to access one of the channels used as arguments"
+                            }
+                        };
+                        let e = format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}");
+                        srv.stats.record_error(&e);
+                        c.reply.error_line(e.as_bytes());
+                    }
+                }
+            }
             _ => c.reply.error_line(b"ERR unknown command"),
         }
     }

@@ -211,9 +211,10 @@ fn config_rewrite(ctx: &mut Ctx) -> CmdResult {
     let Some(path) = ctx.srv.config_file.clone() else {
         return Err(CmdError::err("The server is running without a config file"));
     };
+    let users = ctx.srv.acl.rewrite_lines(&ctx.srv.commands);
     let extras = crate::config::RewriteExtras {
         force_all: false,
-        users: None,
+        users: Some(&users),
         loadmodules: None,
     };
     match ctx.srv.config.rewrite(std::path::Path::new(&path), &extras) {

@@ -97,6 +97,16 @@ struct Item {
 }
 
 /// SORT / SORT_RO (sortCommandGeneric).
+/// May the user read any key? BY and GET patterns name keys no ACL check saw
+/// (ACLUserCheckCmdWithUnrestrictedKeyAccess with CMD_KEY_ACCESS).
+fn full_key_access(ctx: &Ctx) -> bool {
+    let (Some(uid), Some(id)) = (ctx.client.user, ctx.client.last_cmd) else {
+        return true;
+    };
+    let u = ctx.srv.acl.user(uid);
+    u.unrestricted || u.check_command_all_keys(&ctx.srv.commands, id, ctx.argv, kf::ACCESS)
+}
+
 fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
     let argv = ctx.argv;
     let key = &argv[1][..];
@@ -125,8 +135,18 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
         } else if is(a, "by") && left >= 1 {
             sortby = Some(&argv[j + 1]);
             dontsort = !argv[j + 1].contains(&b'*');
+            if !dontsort && !full_key_access(ctx) {
+                return Err(CmdError::err(
+                    "BY option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             j += 1;
         } else if is(a, "get") && left >= 1 {
+            if !full_key_access(ctx) {
+                return Err(CmdError::err(
+                    "GET option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             gets.push(&argv[j + 1]);
             j += 1;
         } else {
@@ -305,8 +325,8 @@ fn sort_ro(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// SORT's keys: the sorted key and the last STORE destination (sortGetKeys).
-fn sort_getkeys(argv: &[Bytes]) -> Vec<usize> {
-    let mut keys = vec![1];
+fn sort_getkeys(argv: &[Bytes]) -> Vec<(usize, u32)> {
+    let mut keys = vec![(1, kf::RO | kf::ACCESS)];
     let mut store = None;
     let mut i = 2;
     while i < argv.len() {
@@ -320,13 +340,13 @@ fn sort_getkeys(argv: &[Bytes]) -> Vec<usize> {
         }
         i += 1;
     }
-    keys.extend(store);
+    keys.extend(store.map(|i| (i, kf::OW | kf::UPDATE)));
     keys
 }
 
 /// SORT_RO's key: only the sorted key.
-fn sort_ro_getkeys(_argv: &[Bytes]) -> Vec<usize> {
-    vec![1]
+fn sort_ro_getkeys(_argv: &[Bytes]) -> Vec<(usize, u32)> {
+    vec![(1, kf::RO | kf::ACCESS)]
 }
 
 /// The sorted key; the BY/GET pattern keys (unknown positions); the STORE destination.
@@ -364,6 +384,10 @@ pub static COMMANDS: &[CommandSpec] = &[
 mod tests {
     use super::*;
 
+    fn positions(keys: Vec<(usize, u32)>) -> Vec<usize> {
+        keys.into_iter().map(|(i, _)| i).collect()
+    }
+
     fn argv(s: &str) -> Vec<Bytes> {
         s.split(' ')
             .map(|w| Bytes::copy_from_slice(w.as_bytes()))
@@ -372,14 +396,22 @@ mod tests {
 
     #[test]
     fn getkeys_finds_last_store() {
-        assert_eq!(sort_getkeys(&argv("sort abc store def")), vec![1, 3]);
         assert_eq!(
-            sort_getkeys(&argv("sort abc store invalid store stillbad store def")),
+            positions(sort_getkeys(&argv("sort abc store def"))),
+            vec![1, 3]
+        );
+        assert_eq!(
+            positions(sort_getkeys(&argv(
+                "sort abc store invalid store stillbad store def"
+            ))),
             vec![1, 7]
         );
-        assert_eq!(sort_getkeys(&argv("sort abc get store")), vec![1]);
         assert_eq!(
-            sort_getkeys(&argv("sort abc limit store 1 store x")),
+            positions(sort_getkeys(&argv("sort abc get store"))),
+            vec![1]
+        );
+        assert_eq!(
+            positions(sort_getkeys(&argv("sort abc limit store 1 store x"))),
             vec![1, 6]
         );
     }

@@ -754,6 +754,17 @@ fn lcs(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// SET's key flags (setGetKeys): read-write with GET, overwrite otherwise.
+fn set_getkeys(argv: &[Bytes]) -> Vec<(usize, u32)> {
+    let get = argv.iter().skip(3).any(|a| is(a, "get"));
+    let flags = if get {
+        kf::RW | kf::ACCESS | kf::UPDATE
+    } else {
+        kf::OW | kf::UPDATE
+    };
+    vec![(1, flags)]
+}
+
 const S: u64 = acl::STRING;
 const RO_ACCESS: &[KeySpec] = &[KeySpec::one(1, kf::RO | kf::ACCESS)];
 const OW_UPDATE: &[KeySpec] = &[KeySpec::one(
@@ -771,7 +782,7 @@ const OW_PAIRS_INSERT: &[KeySpec] = &[KeySpec::range(1, -1, 2, kf::OW | kf::INSE
 /// String commands.
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("get", 2, get).flags(READONLY | FAST).acl(S).keys(RO_ACCESS).group(Group::String).doc("Returns the string value of a key.", "O(1)").syntax("key:key"),
-    CommandSpec::new("set", -3, set).flags(WRITE | DENYOOM).acl(S).keys(OW_UPDATE).group(Group::String).doc("Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "O(1)").syntax("key:key value:string [condition=NX|XX] [GET] [expiration=[EX seconds:integer|PX milliseconds:integer|EXAT unix-time-seconds:unix-time|PXAT unix-time-milliseconds:unix-time|KEEPTTL]]"),
+    CommandSpec::new("set", -3, set).flags(WRITE | DENYOOM).acl(S).keys(OW_UPDATE).varflags(set_getkeys).group(Group::String).doc("Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "O(1)").syntax("key:key value:string [condition=NX|XX] [GET] [expiration=[EX seconds:integer|PX milliseconds:integer|EXAT unix-time-seconds:unix-time|PXAT unix-time-milliseconds:unix-time|KEEPTTL]]"),
     CommandSpec::new("setnx", 3, setnx).flags(WRITE | DENYOOM | FAST).acl(S).keys(OW_INSERT_KEY).group(Group::String).doc("Set the string value of a key only when the key doesn't exist.", "O(1)").syntax("key:key value:string"),
     CommandSpec::new("setex", 4, setex).flags(WRITE | DENYOOM).acl(S).keys(OW_ONLY).group(Group::String).since("2.0.0").doc("Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "O(1)").syntax("key:key seconds:integer value:string"),
     CommandSpec::new("psetex", 4, psetex).flags(WRITE | DENYOOM).acl(S).keys(OW_ONLY).group(Group::String).since("2.6.0").doc("Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "O(1)").syntax("key:key milliseconds:integer value:string"),

@@ -981,6 +981,7 @@ impl Server {
         c.key = key;
         c.flags |= cf::MASTER;
         c.authenticated = true;
+        c.user = None;
         c.db = db.min(self.dbs.len().saturating_sub(1));
         let mut mc = MasterClient {
             reploff,

@@ -588,14 +588,20 @@ fn raw_api(lua: &Lua, kind: Kind) -> mlua::Result<Table> {
                     }
                 }
             }
-            let known = super::with_active(|srv, _| {
-                matches!(
-                    srv.commands.lookup(&argv),
-                    crate::command::table::Lookup::Found(_)
-                )
+            // None: not a command; Some(allowed) for the caller's user.
+            let verdict = super::with_active(|srv, sc| match srv.commands.lookup(&argv) {
+                crate::command::table::Lookup::Found(id) => Some(match sc.user {
+                    None => true,
+                    Some(u) => srv
+                        .acl
+                        .user(u)
+                        .check_command(&srv.commands, id, &argv)
+                        .is_ok(),
+                }),
+                _ => None,
             })
-            .unwrap_or(false);
-            if !known {
+            .flatten();
+            let Some(allowed) = verdict else {
                 return Ok((
                     Value::Table(error_table(
                         lua,
@@ -603,8 +609,8 @@ fn raw_api(lua: &Lua, kind: Kind) -> mlua::Result<Table> {
                     )?),
                     true,
                 ));
-            }
-            Ok((Value::Boolean(true), false))
+            };
+            Ok((Value::Boolean(allowed), false))
         })?,
     )?;
     t.set(

@@ -87,7 +87,7 @@ pub struct RunCtx {
     pub caller_argv: Vec<Bytes>,
     pub caller_db: usize,
     /// Keyspace reads and writes of the caller (for tracking and ACL).
-    pub caller_user: String,
+    pub caller_user: Option<crate::acl::UserId>,
 }
 
 /// Scripting state owned by the server.
@@ -305,7 +305,7 @@ impl Server {
         if caller.has(cf::MULTI) || self.in_exec {
             sc.flags |= cf::MULTI;
         }
-        sc.user = caller.user.clone();
+        sc.user = caller.user;
         self.scripting.run = Some(RunCtx {
             funcname,
             eval_mode,
@@ -320,7 +320,7 @@ impl Server {
             obey,
             caller_argv: argv.to_vec(),
             caller_db: caller.db,
-            caller_user: caller.user.clone(),
+            caller_user: caller.user,
         });
         Ok(())
     }
@@ -428,6 +428,12 @@ impl Server {
                 "Can not execute the command on a stale replica".into(),
             );
         }
+        if let Err(d) = self.acl_check(sc, id, argv, crate::acl::log::Context::Lua) {
+            return reject(
+                self,
+                format!("The user executing the script {}", acl_error_message(d)),
+            );
+        }
         let run = self.scripting.run.as_ref().expect("a script runs");
         let (read_only, write_dirty, obey, allow_oom) =
             (run.read_only, run.write_dirty, run.obey, run.allow_oom);
@@ -476,6 +482,17 @@ impl Server {
         self.call(sc, id, argv);
         self.propagate_target = prev;
         Ok(())
+    }
+}
+
+/// What a script is told about an ACL denial (getAclErrorMessage).
+pub fn acl_error_message(d: crate::acl::Denied) -> &'static str {
+    match d {
+        crate::acl::Denied::Command => "can't run this command or subcommand",
+        crate::acl::Denied::Key(_) => {
+            "can't access at least one of the keys mentioned in the command arguments"
+        }
+        crate::acl::Denied::Channel(_) => "can't publish to the channel mentioned in the command",
     }
 }
 

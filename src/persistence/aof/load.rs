@@ -168,6 +168,7 @@ impl Server {
         let mut fake = Client::new(u64::MAX, None, String::new(), String::new(), self.now_ms);
         fake.flags |= cf::AOF_CLIENT;
         fake.authenticated = true;
+        fake.user = None;
         let truncated_ok = self.config.aof_load_truncated;
         let mut valid_up_to = pos;
         let mut valid_before_multi = pos;
