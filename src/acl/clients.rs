@@ -84,7 +84,14 @@ impl Server {
     }
 
     /// Authenticate `c` as `name` (ACLAuthenticateUser): on a bad pair, log it and say no.
-    pub fn acl_authenticate(&mut self, c: &mut Client, name: &[u8], pass: &[u8]) -> bool {
+    /// `command` is the name as the client typed it (the log's object).
+    pub fn acl_authenticate(
+        &mut self,
+        c: &mut Client,
+        command: &[u8],
+        name: &[u8],
+        pass: &[u8],
+    ) -> bool {
         match self.acl.check_credentials(name, pass) {
             Some(id) => {
                 c.authenticated = true;
@@ -97,8 +104,7 @@ impl Server {
                 } else {
                     Context::Toplevel
                 };
-                let object = c.argv.first().map(|a| a.to_vec()).unwrap_or_default();
-                self.acl_log(c, Reason::Auth, context, object, name.to_vec());
+                self.acl_log(c, Reason::Auth, context, command.to_vec(), name.to_vec());
                 false
             }
         }

@@ -66,15 +66,15 @@ fn command_rules_compact_like_redis() {
         "off resetchannels +@all -client|kill"
     );
     assert_eq!(
-        describe(&t, "+memory|doctor"),
-        "off resetchannels -@all +memory|doctor"
+        describe(&t, "+config|get"),
+        "off resetchannels -@all +config|get"
     );
     assert_eq!(
-        describe(&t, "+memory|doctor +memory"),
-        "off resetchannels -@all +memory"
+        describe(&t, "+config|get +config"),
+        "off resetchannels -@all +config"
     );
     assert_eq!(
-        describe(&t, "+memory +@all +client|id"),
+        describe(&t, "+config +@all +client|id"),
         "off resetchannels +@all"
     );
     assert_eq!(
@@ -85,7 +85,14 @@ fn command_rules_compact_like_redis() {
         describe(&t, "-@all +select|0"),
         "off resetchannels -@all +select|0"
     );
-    for &(_, name) in crate::command::acl::NAMES {
+    for &(cflag, name) in crate::command::acl::NAMES {
+        if !t
+            .entries
+            .iter()
+            .any(|e| e.spec.acl_categories() & cflag != 0)
+        {
+            continue; // a category with no command yet (stream) has no effect
+        }
         assert_eq!(
             describe(&t, &format!("+@all -@{name}")),
             format!("off resetchannels +@all -@{name}")

@@ -100,7 +100,10 @@ fn auth(ctx: &mut Ctx) -> CmdResult {
     } else {
         (ctx.arg(1), ctx.arg(2))
     };
-    if ctx.srv.acl_authenticate(ctx.client, user, pass) {
+    if ctx
+        .srv
+        .acl_authenticate(ctx.client, &ctx.argv[0], user, pass)
+    {
         ctx.reply().ok();
         Ok(())
     } else {
@@ -128,7 +131,7 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
         let opt = ctx.arg(j);
         if is(opt, "AUTH") && more >= 2 {
             let (u, p) = (ctx.arg(j + 1), ctx.arg(j + 2));
-            if !ctx.srv.acl_authenticate(ctx.client, u, p) {
+            if !ctx.srv.acl_authenticate(ctx.client, &ctx.argv[0], u, p) {
                 return Err(WRONGPASS);
             }
             j += 3;

@@ -135,11 +135,82 @@ fn memory_usage(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// MEMORY DOCTOR: the report of a healthy or nearly empty instance (the issue detector's
+/// heuristics are not reproduced).
+fn memory_doctor(ctx: &mut Ctx) -> CmdResult {
+    let used = crate::alloc::used_memory();
+    let text = if used < 1024 * 1024 * 5 {
+        "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting."
+    } else {
+        "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base."
+    };
+    ctx.reply().verbatim(text.as_bytes(), "txt");
+    Ok(())
+}
+
+/// MEMORY STATS: the main counters of Redis's getMemoryOverheadData.
+fn memory_stats(ctx: &mut Ctx) -> CmdResult {
+    let used = crate::alloc::used_memory() as i64;
+    let peak = (ctx.srv.stats.peak_memory as i64).max(used);
+    let startup = ctx.srv.startup_memory as i64;
+    let keys: usize = ctx.srv.dbs.iter().map(|d| d.keys.len()).sum();
+    let dataset = (used - startup).max(0);
+    let ints: [(&str, i64); 11] = [
+        ("peak.allocated", peak),
+        ("total.allocated", used),
+        ("startup.allocated", startup),
+        ("replication.backlog", 0),
+        ("clients.slaves", 0),
+        ("clients.normal", 0),
+        ("cluster.links", 0),
+        ("aof.buffer", 0),
+        ("lua.caches", 0),
+        ("functions.caches", 0),
+        ("overhead.total", startup),
+    ];
+    let r = ctx.reply();
+    r.map_len(ints.len() + 5);
+    for (k, v) in ints {
+        r.bulk(k.as_bytes());
+        r.int(v);
+    }
+    r.bulk(b"keys.count");
+    r.int(keys as i64);
+    r.bulk(b"keys.bytes-per-key");
+    r.int(if keys > 0 { dataset / keys as i64 } else { 0 });
+    r.bulk(b"dataset.bytes");
+    r.int(dataset);
+    r.bulk(b"dataset.percentage");
+    r.double(dataset as f64 * 100.0 / used.max(1) as f64);
+    r.bulk(b"peak.percentage");
+    r.double(used as f64 * 100.0 / peak.max(1) as f64);
+    Ok(())
+}
+
+fn memory_malloc_stats(ctx: &mut Ctx) -> CmdResult {
+    ctx.reply()
+        .bulk(b"Stats not supported for the current allocator");
+    Ok(())
+}
+
+fn memory_purge(ctx: &mut Ctx) -> CmdResult {
+    ctx.reply().ok();
+    Ok(())
+}
+
 fn memory_help(ctx: &mut Ctx) -> CmdResult {
     reply_help(
         ctx.reply(),
         "memory",
         &[
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
             "USAGE <key> [SAMPLES <count>]",
             "    Return memory in bytes used by <key> and its value. Nested values are",
             "    sampled up to <count> times (default: 5, 0 means sample all).",
@@ -205,6 +276,44 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("doctor", 2, memory_doctor)
+        .group(Group::Server)
+        .since("4.0.0")
+        .doc("Outputs a memory problems report.", "O(1)")
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ]),
+    CommandSpec::new("malloc-stats", 2, memory_malloc_stats)
+        .group(Group::Server)
+        .since("4.0.0")
+        .doc(
+            "Returns the allocator statistics.",
+            "Depends on how much memory is allocated, could be slow",
+        )
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ]),
+    CommandSpec::new("purge", 2, memory_purge)
+        .group(Group::Server)
+        .since("4.0.0")
+        .doc(
+            "Asks the allocator to release memory.",
+            "Depends on how much memory is allocated, could be slow",
+        )
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
+    CommandSpec::new("stats", 2, memory_stats)
+        .group(Group::Server)
+        .since("4.0.0")
+        .doc("Returns details about memory usage.", "O(1)")
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ]),
     CommandSpec::new("help", 2, memory_help)
         .flags(LOADING | STALE)
         .group(Group::Server)
