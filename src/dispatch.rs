@@ -487,6 +487,7 @@ impl Server {
             argv,
             cmd: spec,
             prop: Propagation::default(),
+            redacted: 0,
         };
         let prev_master = ctx.srv.executing_master;
         ctx.srv.executing_master = ctx.client.has(cf::MASTER);
@@ -497,11 +498,27 @@ impl Server {
             ctx.error(e);
         }
         let prop = std::mem::take(&mut ctx.prop);
+        let redacted = ctx.redacted;
         let elapsed = start_instant.elapsed();
         c.commands_processed += 1;
         // Replaying the AOF counts nothing (Redis calls with CMD_CALL_NONE).
         if !c.has(cf::AOF_CLIENT) {
-            self.record_call(c, id, argv, db_before, elapsed);
+            if redacted == 0 {
+                self.record_call(c, id, argv, db_before, elapsed);
+            } else {
+                let shown: Vec<Bytes> = argv
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| {
+                        if i < 64 && redacted & (1 << i) != 0 {
+                            Bytes::from_static(b"(redacted)")
+                        } else {
+                            a.clone()
+                        }
+                    })
+                    .collect();
+                self.record_call(c, id, &shown, db_before, elapsed);
+            }
         }
         // A SAVE inside the command (FLUSHALL with save points) resets the counter. EXEC is
         // Only an increase counts (a SAVE inside the command resets the counter; FLUSHALL

@@ -450,8 +450,8 @@ impl Selector {
         if !self.has(sflags::ALLCHANNELS) {
             if let Some((start, count, is_pattern)) = channel_args(spec) {
                 let stop = count.map_or(argv.len(), |n| (start + n).min(argv.len()));
-                for pos in start..stop {
-                    if !channel_allowed(&self.channels, &argv[pos], is_pattern) {
+                for (pos, ch) in argv.iter().enumerate().take(stop).skip(start) {
+                    if !channel_allowed(&self.channels, ch, is_pattern) {
                         return Err(Denied::Channel(pos));
                     }
                 }

@@ -562,6 +562,9 @@ pub struct Ctx<'a> {
     pub argv: &'a [Bytes],
     pub cmd: &'static CommandSpec,
     pub prop: Propagation,
+    /// Arguments (bit i = argv[i]) shown as `(redacted)` in SLOWLOG and MONITOR
+    /// (Redis's redactClientCommandArgument): passwords and ACL rules.
+    pub redacted: u64,
 }
 
 impl<'a> Ctx<'a> {
@@ -587,6 +590,13 @@ impl<'a> Ctx<'a> {
     pub fn error(&mut self, e: &CmdError) {
         self.srv.stats.record_error(e.text());
         self.client.reply.error_line(e.text().as_bytes());
+    }
+
+    /// Hide argument `i` from SLOWLOG and MONITOR.
+    pub fn redact(&mut self, i: usize) {
+        if i < 64 {
+            self.redacted |= 1 << i;
+        }
     }
 
     /// Propagate `argv` instead of the command as executed.

@@ -10,6 +10,9 @@ use crate::command::{acl as cat, flags::*, CmdError, CmdResult, CommandSpec, Ctx
 use crate::commands::connection::{reply_help, subcommand_syntax_error};
 
 fn acl_setuser(ctx: &mut Ctx) -> CmdResult {
+    for i in 2..ctx.argv.len() {
+        ctx.redact(i);
+    }
     let name = ctx.argv[2].clone();
     if has_spaces(&name) {
         return Err(CmdError::err(

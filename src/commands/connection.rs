@@ -92,6 +92,8 @@ fn auth(ctx: &mut Ctx) -> CmdResult {
     if ctx.argv.len() > 3 {
         return Err(errors::SYNTAX);
     }
+    ctx.redact(1);
+    ctx.redact(2);
     let (user, pass): (&[u8], &[u8]) = if ctx.argv.len() == 2 {
         if ctx.srv.acl.default_user().has(crate::acl::uflags::NOPASS) {
             return Err(CmdError::err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
@@ -130,6 +132,8 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
         let more = ctx.argv.len() - j - 1;
         let opt = ctx.arg(j);
         if is(opt, "AUTH") && more >= 2 {
+            ctx.redact(j + 1);
+            ctx.redact(j + 2);
             let (u, p) = (ctx.arg(j + 1), ctx.arg(j + 2));
             if !ctx.srv.acl_authenticate(ctx.client, &ctx.argv[0], u, p) {
                 return Err(WRONGPASS);

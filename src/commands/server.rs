@@ -181,6 +181,11 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
     if !ctx.argv.len().is_multiple_of(2) {
         return Err(subcommand_syntax_error(ctx));
     }
+    for i in (2..ctx.argv.len()).step_by(2) {
+        if crate::config::Config::is_sensitive(&ctx.argv[i]) {
+            ctx.redact(i + 1);
+        }
+    }
     let pairs: Vec<(&[u8], &[u8])> = ctx.argv[2..]
         .chunks(2)
         .map(|p| (&p[0][..], &p[1][..]))

@@ -940,7 +940,8 @@ pub fn lua_to_reply(
 
 /// `(long long)` of a Lua number, as C converts it on x86-64.
 fn lua_number_to_i64(n: f64) -> i64 {
-    if n.is_nan() || n >= 9.223372036854775808e18 || n < -9.223372036854775808e18 {
+    // ±2^63: outside of it the cast to i64 would saturate.
+    if n.is_nan() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) {
         i64::MIN
     } else {
         n as i64
