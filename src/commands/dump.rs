@@ -13,8 +13,8 @@ use crate::db::notify;
 use crate::persistence::rdb::{read_value, write_value, RdbReader, RdbWriter, CRC64, RDB_VERSION};
 
 /// Serialize a value as DUMP does.
-pub fn dump_payload(v: &crate::types::object::Value) -> Vec<u8> {
-    let mut w = RdbWriter::new(Vec::new());
+pub fn dump_payload(v: &crate::types::object::Value, compress: bool) -> Vec<u8> {
+    let mut w = RdbWriter::new(Vec::new()).compressed(compress);
     write_value(&mut w, v).expect("writing to memory cannot fail");
     let mut out = w.into_inner();
     append_dump_footer(&mut out);
@@ -47,9 +47,10 @@ pub fn verify_dump_payload(p: &[u8], skip_checksum: bool) -> Option<&[u8]> {
 
 fn dump(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
+    let compress = ctx.srv.config.rdbcompression;
     match ctx.read(key) {
         (Some(o), r) => {
-            let payload = dump_payload(&o.value);
+            let payload = dump_payload(&o.value, compress);
             r.bulk(&payload);
         }
         (None, r) => r.null(),
