@@ -56,6 +56,8 @@ pub struct Blocking {
     timeouts: BTreeSet<(i64, usize)>,
     /// Clients unblocked whose pending input must be processed.
     unblocked: Vec<usize>,
+    /// Clients blocked in SHUTDOWN, waiting for replicas.
+    shutdown: Vec<usize>,
     /// Set while a blocked client's command is being re-executed; `block_on_keys` then
     /// records that it is still blocked.
     reexec: Option<bool>,
@@ -209,6 +211,45 @@ pub fn block_for_wait(ctx: &mut Ctx, offset: i64, numreplicas: i64, timeout_ms: 
     ctx.client.flags |= cf::BLOCKED;
 }
 
+/// Block the calling SHUTDOWN while the shutdown waits for lagging replicas.
+pub fn block_for_shutdown(ctx: &mut Ctx) {
+    let ck = ctx.client.key;
+    let cmd = match ctx.srv.commands.lookup(ctx.argv) {
+        Lookup::Found(id) => id,
+        _ => return,
+    };
+    ctx.srv.blocking.clients.insert(
+        ck,
+        Blocked {
+            db: ctx.client.db,
+            keys: Vec::new(),
+            timeout: 0,
+            argv: Vec::new(),
+            cmd,
+            kind: 0,
+            wait: None,
+        },
+    );
+    ctx.srv.blocking.shutdown.push(ck);
+    ctx.client.flags |= cf::BLOCKED;
+}
+
+/// The shutdown failed or was aborted: every SHUTDOWN blocked on it gets an error
+/// (replyToClientsBlockedOnShutdown).
+pub fn reply_to_clients_blocked_on_shutdown(srv: &mut Server) {
+    const MSG: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
+    for ck in std::mem::take(&mut srv.blocking.shutdown) {
+        unregister(&mut srv.blocking, ck);
+        if let Some(Some(mut c)) = srv.clients.get_mut(ck).map(|s| s.take()) {
+            srv.stats.record_error(MSG);
+            c.reply.error_line(MSG.as_bytes());
+            c.flags &= !cf::BLOCKED;
+            srv.blocking.unblocked.push(ck);
+            srv.put_back(ck, c);
+        }
+    }
+}
+
 /// Answer the WAITs whose replicas acknowledged enough (Redis's
 /// processClientsWaitingReplicas).
 pub fn process_clients_waiting_replicas(srv: &mut Server) {
@@ -332,6 +373,7 @@ pub fn on_client_close(srv: &mut Server, ck: usize) {
     }
     unregister(&mut srv.blocking, ck);
     srv.blocking.unblocked.retain(|&k| k != ck);
+    srv.blocking.shutdown.retain(|&k| k != ck);
     forget_wait(srv, ck);
 }
 

@@ -112,6 +112,13 @@ pub fn generate(srv: &Server, current: Option<&Client>, args: &[String]) -> Stri
             srv.executable,
             srv.config_file.as_deref().unwrap_or(""),
         );
+        if srv.shutdown_initiated() {
+            let _ = write!(
+                out,
+                "shutdown_in_milliseconds:{}\r\n",
+                srv.shutdown_mstime - srv.now_ms
+            );
+        }
     }
     if want("clients") {
         begin(&mut out, "Clients");

@@ -347,7 +347,7 @@ pub fn save(srv: &mut Server) -> io::Result<()> {
                     .unwrap_or_default(),
                 e
             );
-            srv.persistence.last_save_ok = false;
+            // Like rdbSave, a failed foreground save leaves lastbgsave_status alone.
         }
     }
     res
