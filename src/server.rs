@@ -154,6 +154,8 @@ pub struct Server {
     pub cronloops: u64,
     pub hz: i32,
     pub shutdown_asap: bool,
+    /// MIGRATE's cached connections.
+    pub migrate: crate::commands::migrate::MigrateCache,
     /// The signal that asked for the shutdown (SIGINT/SIGTERM), 0 for none.
     pub last_sig_received: i32,
     /// A shutdown waiting for lagging replicas: its deadline (ms) and flags (0: none).
@@ -298,6 +300,7 @@ impl Server {
             cronloops: 0,
             hz,
             shutdown_asap: false,
+            migrate: Default::default(),
             last_sig_received: 0,
             shutdown_mstime: 0,
             shutdown_flags: Default::default(),
@@ -416,6 +419,10 @@ impl Server {
         }
         self.clients_cron();
         self.databases_cron();
+        if !self.migrate.is_empty() && every(1000, self.cronloops) {
+            let now = self.now_ms / 1000;
+            self.migrate.close_timed_out(now);
+        }
         self.save_points_cron();
         self.aof_cron(every(1000, self.cronloops));
         let repl_period = if self.failover_in_progress() {

@@ -131,11 +131,19 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
             ctx.propagate_as(argv);
         }
     }
+    // objectSetLRUOrLFU: FREQ counts under an LFU policy, IDLETIME under the others.
+    let lfu = ctx.srv.lfu_enabled();
+    let (lruclock, now_ms) = (ctx.srv.lruclock, ctx.srv.now_ms);
     if let Some(o) = ctx.srv.dbs[db].keys.get_mut(key) {
-        if let Some(secs) = idle {
-            o.lru = ctx.srv.lruclock.wrapping_sub(secs as u32) & crate::server::LRU_CLOCK_MAX;
+        match (lfu, freq, idle) {
+            (true, Some(f), _) => {
+                o.lru = (crate::db::access::lfu_minutes(now_ms) << 8) | f as u32;
+            }
+            (false, _, Some(secs)) => {
+                o.lru = lruclock.wrapping_sub(secs as u32) & crate::server::LRU_CLOCK_MAX;
+            }
+            _ => {}
         }
-        let _ = freq;
     }
     ctx.notify(notify::GENERIC, "restore", key);
     ctx.dirty(1);

@@ -11,6 +11,7 @@ pub mod hash;
 pub mod hyperloglog;
 pub mod keyspace;
 pub mod list;
+pub mod migrate;
 pub mod multi;
 pub mod object;
 pub mod pubsub;
@@ -31,6 +32,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     server::COMMANDS,
     debug::COMMANDS,
     dump::COMMANDS,
+    migrate::COMMANDS,
     keyspace::COMMANDS,
     object::COMMANDS,
     string::COMMANDS,

@@ -934,7 +934,9 @@ pub fn lua_to_reply(
 
 /// `(long long)` of a Lua number, as C converts it on x86-64.
 fn lua_number_to_i64(n: f64) -> i64 {
-    if n.is_nan() || n >= 9.223372036854775808e18 || n < -9.223372036854775808e18 {
+    // 2^63: out of range (and NaN) converts to i64::MIN, cvttsd2si's "indefinite" value.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if !(-LIMIT..LIMIT).contains(&n) {
         i64::MIN
     } else {
         n as i64
