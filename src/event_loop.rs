@@ -497,6 +497,7 @@ impl Server {
         }
         c.authenticated = self.config.requirepass.is_none();
         entry.insert(Some(Box::new(c)));
+        self.client_ids.insert(id, key);
         log::debug!("Accepted client id {}", id);
     }
 
@@ -739,6 +740,8 @@ impl Server {
             let _ = self.poll.registry().deregister(conn.source());
         }
         self.clients.remove(key);
+        self.client_ids.remove(&c.id);
+        crate::tracking::disable(self, &mut c);
         self.monitors.retain(|&k| k != key);
         self.pending_writes.retain(|&k| k != key);
         self.pending_reads.retain(|&k| k != key);

@@ -22,6 +22,7 @@ pub mod resp;
 pub mod scripting;
 pub mod server;
 pub mod slowlog;
+pub mod tracking;
 pub mod types;
 pub mod util;
 

@@ -118,6 +118,10 @@ pub struct Server {
     /// Clients by mio token. A slot is `None` while its client is executing a command (the
     /// client is then held by the dispatcher) or when the slot is being torn down.
     pub clients: Slab<Option<Box<Client>>>,
+    /// Client id → slab key, for messages addressed by id (tracking redirection).
+    pub client_ids: std::collections::HashMap<u64, usize>,
+    /// Client-side caching: tracked keys, BCAST prefixes, pending invalidations.
+    pub tracking: crate::tracking::Tracking,
     pub next_client_id: u64,
     pub commands: CommandTable,
     pub stats: Stats,
@@ -274,6 +278,8 @@ impl Server {
         Ok(Server {
             dbs,
             clients: Slab::new(),
+            client_ids: Default::default(),
+            tracking: Default::default(),
             next_client_id: 1,
             commands,
             stats: Stats::default(),
@@ -419,6 +425,9 @@ impl Server {
         }
         self.clients_cron();
         self.databases_cron();
+        if self.tracking.clients > 0 {
+            crate::tracking::limit_used_slots(self, None);
+        }
         if !self.migrate.is_empty() && every(1000, self.cronloops) {
             let now = self.now_ms / 1000;
             self.migrate.close_timed_out(now);
@@ -503,6 +512,7 @@ impl Server {
             self.repl.get_ack = false;
         }
         self.update_failover_status();
+        crate::tracking::broadcast(self);
         if self.aof_active() {
             self.aof_flush(false);
         }

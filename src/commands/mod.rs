@@ -22,6 +22,7 @@ pub mod server;
 pub mod set;
 pub mod sort;
 pub mod string;
+pub mod tracking;
 pub mod zset;
 
 use crate::command::CommandSpec;
