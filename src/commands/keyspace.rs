@@ -74,6 +74,7 @@ fn flushdb(ctx: &mut Ctx) -> CmdResult {
     let db = ctx.client.db;
     crate::commands::multi::touch_all_watched_keys_in_db(ctx.srv, db);
     let n = ctx.srv.dbs[db].clear();
+    crate::blocking::scan_database_for_ready_keys(ctx.srv, db);
     ctx.dirty(n as u64);
     // Replicate even when the db was already empty.
     ctx.prop.force = true;
@@ -87,6 +88,7 @@ fn flushall(ctx: &mut Ctx) -> CmdResult {
     for db in 0..ctx.srv.dbs.len() {
         crate::commands::multi::touch_all_watched_keys_in_db(ctx.srv, db);
         n += ctx.srv.dbs[db].clear();
+        crate::blocking::scan_database_for_ready_keys(ctx.srv, db);
     }
     ctx.dirty(n as u64);
     // A snapshot in progress is of data that is gone (Redis's flushAllDataAndResetRDB).
