@@ -536,11 +536,9 @@ pub fn handle_clients_blocked_on_keys(srv: &mut Server) {
                     // XREADGROUP depends on the key and its group: once the stream is gone
                     // (deleted, overwritten, flushed, swapped away) it cannot be served
                     // (Redis's unblockDeletedStreamReadgroupClients).
-                    let readgroup = srv
-                        .blocking
-                        .clients
-                        .get(&ck)
-                        .is_some_and(|st| st.kind == STREAM_KIND && st.argv.first().is_some_and(|a| a.len() == 10));
+                    let readgroup = srv.blocking.clients.get(&ck).is_some_and(|st| {
+                        st.kind == STREAM_KIND && st.argv.first().is_some_and(|a| a.len() == 10)
+                    });
                     if readgroup {
                         unblock_with(
                             srv,

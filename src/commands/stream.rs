@@ -17,8 +17,7 @@ use crate::blocking;
 use crate::client::flags as cf;
 use crate::command::args::{is, parse_i64, parse_i64_msg, parse_range};
 use crate::command::{
-    acl, errors, flags::*, keyflags as kf, CmdError, CmdResult, CommandSpec, Ctx, Group,
-    KeySpec,
+    acl, errors, flags::*, keyflags as kf, CmdError, CmdResult, CommandSpec, Ctx, Group, KeySpec,
 };
 use crate::commands::connection::{reply_help, subcommand_syntax_error};
 use crate::db::notify;
@@ -61,9 +60,9 @@ fn parse_interval(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), CmdE
 fn parse_range_bounds(start: &[u8], end: &[u8]) -> Result<(StreamId, StreamId), CmdError> {
     let (mut s, sx) = parse_interval(start, 0)?;
     if sx {
-        s = s.incr().ok_or(CmdError::Static(
-            "ERR invalid start ID for the interval",
-        ))?;
+        s = s
+            .incr()
+            .ok_or(CmdError::Static("ERR invalid start ID for the interval"))?;
     }
     let (mut e, ex) = parse_interval(end, u64::MAX)?;
     if ex {
@@ -178,10 +177,7 @@ fn stream_raw<'c>(ctx: &'c mut Ctx, key: &[u8]) -> (Option<&'c mut Stream>, &'c 
 fn create_stream(ctx: &mut Ctx, key: &[u8]) {
     let db = ctx.client.db;
     let lru = ctx.srv.new_obj_clock();
-    ctx.srv.dbs[db].add(
-        key,
-        RObj::new(Value::Stream(Box::new(Stream::new())), lru),
-    );
+    ctx.srv.dbs[db].add(key, RObj::new(Value::Stream(Box::new(Stream::new())), lru));
 }
 
 fn limits(ctx: &Ctx) -> NodeLimits {
@@ -369,11 +365,7 @@ fn parse_add_trim(ctx: &Ctx, xadd: bool) -> Result<AddTrimArgs, CmdError> {
             ));
         }
     } else if a.approx {
-        a.limit = ctx
-            .srv
-            .config
-            .stream_node_max_entries
-            .saturating_mul(100);
+        a.limit = ctx.srv.config.stream_node_max_entries.saturating_mul(100);
         if a.limit <= 0 {
             a.limit = 10000;
         }
@@ -430,17 +422,16 @@ fn xadd(ctx: &mut Ctx) -> CmdResult {
             "ERR The stream has exhausted the last possible ID, unable to add more items",
         ));
     }
-    let id = match s.append(&argv[field_pos..], a.id, mstime() as u64, lim) {
-        Ok(id) => id,
-        Err(AppendError::IdTooSmall) => {
-            return Err(CmdError::Static(
+    let id =
+        match s.append(&argv[field_pos..], a.id, mstime() as u64, lim) {
+            Ok(id) => id,
+            Err(AppendError::IdTooSmall) => return Err(CmdError::Static(
                 "ERR The ID specified in XADD is equal or smaller than the target stream top item",
-            ))
-        }
-        Err(AppendError::TooLarge) => {
-            return Err(CmdError::Static("ERR Elements are too large to be stored"))
-        }
-    };
+            )),
+            Err(AppendError::TooLarge) => {
+                return Err(CmdError::Static("ERR Elements are too large to be stored"))
+            }
+        };
     reply_id(r, id);
     let trimmed = s.trim(a.strategy, a.approx, a.limit) > 0;
     let mut prop: Option<Vec<Bytes>> = None;
@@ -499,7 +490,11 @@ fn xtrim(ctx: &mut Ctx) -> CmdResult {
 
 fn xrange_generic(ctx: &mut Ctx, rev: bool) -> CmdResult {
     let argv = ctx.argv;
-    let (sa, ea) = if rev { (&argv[3], &argv[2]) } else { (&argv[2], &argv[3]) };
+    let (sa, ea) = if rev {
+        (&argv[3], &argv[2])
+    } else {
+        (&argv[2], &argv[3])
+    };
     let (start, end) = parse_range_bounds(sa, ea)?;
     let mut count: i64 = -1;
     let mut j = 4;
@@ -746,7 +741,17 @@ fn xread_generic(ctx: &mut Ctx) -> CmdResult {
         if history {
             serve_history(r, s, gname, cname, start, count, now);
         } else {
-            serve_new(r, s, key, (gname, cname), start, count, noack, now, &mut props);
+            serve_new(
+                r,
+                s,
+                key,
+                (gname, cname),
+                start,
+                count,
+                noack,
+                now,
+                &mut props,
+            );
         }
     }
     for k in created_consumers {
@@ -907,7 +912,7 @@ fn xread_keys(argv: &[Bytes]) -> Vec<usize> {
         return Vec::new();
     };
     let num = argv.len() - sp - 1;
-    if num == 0 || num % 2 != 0 {
+    if num == 0 || !num.is_multiple_of(2) {
         return Vec::new();
     }
     (sp + 1..sp + 1 + num / 2).collect()
@@ -1210,8 +1215,11 @@ fn xpending(ctx: &mut Ctx) -> CmdResult {
             (Some(first), Some(last)) => {
                 reply_id(r, *first);
                 reply_id(r, *last);
-                let with: Vec<(&Vec<u8>, &Consumer)> =
-                    g.consumers.iter().filter(|(_, c)| !c.pel.is_empty()).collect();
+                let with: Vec<(&Vec<u8>, &Consumer)> = g
+                    .consumers
+                    .iter()
+                    .filter(|(_, c)| !c.pel.is_empty())
+                    .collect();
                 r.array_len(with.len());
                 for (name, c) in with {
                     r.array_len(2);
@@ -1235,7 +1243,11 @@ fn xpending(ctx: &mut Ctx) -> CmdResult {
                 return Ok(());
             }
         },
-        None => g.pel.range(start..=end.max(start)).map(|(k, _)| *k).collect(),
+        None => g
+            .pel
+            .range(start..=end.max(start))
+            .map(|(k, _)| *k)
+            .collect(),
     };
     let now = mstime();
     let mark = r.defer();
@@ -1312,8 +1324,10 @@ fn xclaim(ctx: &mut Ctx) -> CmdResult {
             deliverytime = parse_i64_msg(&argv[j], "ERR Invalid TIME option argument for XCLAIM")?;
         } else if is(opt, "retrycount") && moreargs > 0 {
             j += 1;
-            retrycount =
-                parse_i64_msg(&argv[j], "ERR Invalid RETRYCOUNT option argument for XCLAIM")?;
+            retrycount = parse_i64_msg(
+                &argv[j],
+                "ERR Invalid RETRYCOUNT option argument for XCLAIM",
+            )?;
         } else if is(opt, "lastid") && moreargs > 0 {
             j += 1;
             last_id = parse_id(&argv[j], 0, true)?;
@@ -1438,13 +1452,16 @@ fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
     let argv = ctx.argv;
     let gname = &argv[2][..];
     let cname = &argv[3][..];
-    let minidle =
-        parse_i64_msg(&argv[4], "ERR Invalid min-idle-time argument for XAUTOCLAIM")?.max(0);
+    let minidle = parse_i64_msg(
+        &argv[4],
+        "ERR Invalid min-idle-time argument for XAUTOCLAIM",
+    )?
+    .max(0);
     let (mut startid, startex) = parse_interval(&argv[5], 0)?;
     if startex {
-        startid = startid.incr().ok_or(CmdError::Static(
-            "ERR invalid start ID for the interval",
-        ))?;
+        startid = startid
+            .incr()
+            .ok_or(CmdError::Static("ERR invalid start ID for the interval"))?;
     }
     let mut count: i64 = 100;
     let mut justid = false;
@@ -1481,8 +1498,10 @@ fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
     let mut created_consumer = false;
     let mut consumer_ready = false;
     r.array_len(3);
-    let mut body = ReplyBuf::default();
-    body.resp = r.resp;
+    let mut body = ReplyBuf {
+        resp: r.resp,
+        ..Default::default()
+    };
     let mut len = 0;
     while attempts > 0 && count > 0 {
         attempts -= 1;
@@ -1782,9 +1801,22 @@ const KEY2_RW_INSERT: &[KeySpec] = &[KeySpec::one(2, kf::RW | kf::INSERT)];
 const KEY2_RW_DELETE: &[KeySpec] = &[KeySpec::one(2, kf::RW | kf::DELETE)];
 const KEY2_RW_UPDATE: &[KeySpec] = &[KeySpec::one(2, kf::RW | kf::UPDATE)];
 const KEY2_RO_ACCESS: &[KeySpec] = &[KeySpec::one(2, kf::RO | kf::ACCESS)];
-const XREAD_KEYS: &[KeySpec] = &[KeySpec::keyword("STREAMS", 1, -1, 1, 2, kf::RO | kf::ACCESS)];
-const XREADGROUP_KEYS: &[KeySpec] =
-    &[KeySpec::keyword("STREAMS", 4, -1, 1, 2, kf::RW | kf::INSERT)];
+const XREAD_KEYS: &[KeySpec] = &[KeySpec::keyword(
+    "STREAMS",
+    1,
+    -1,
+    1,
+    2,
+    kf::RO | kf::ACCESS,
+)];
+const XREADGROUP_KEYS: &[KeySpec] = &[KeySpec::keyword(
+    "STREAMS",
+    4,
+    -1,
+    1,
+    2,
+    kf::RW | kf::INSERT,
+)];
 
 static XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("create", -5, xgroup).flags(WRITE | DENYOOM).acl(X).keys(KEY2_RW_INSERT).group(Group::Stream).since("5.0.0").doc("Creates a consumer group.", "O(1)").syntax("key:key group:string id_selector=(id:string|new_id=$) [MKSTREAM] [ENTRIESREAD entries_read:integer]"),
@@ -1796,10 +1828,43 @@ static XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 static XINFO_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("consumers", 4, xinfo_consumers).flags(READONLY).acl(X).keys(KEY2_RO_ACCESS).group(Group::Stream).since("5.0.0").doc("Returns a list of the consumers in a consumer group.", "O(1)").syntax("key:key group:string").tips(&["nondeterministic_output"]),
-    CommandSpec::new("groups", 3, xinfo_groups).flags(READONLY).acl(X).keys(KEY2_RO_ACCESS).group(Group::Stream).since("5.0.0").doc("Returns a list of the consumer groups of a stream.", "O(1)").syntax("key:key"),
-    CommandSpec::new("help", 2, xinfo_help).flags(LOADING | STALE).acl(X).group(Group::Stream).since("5.0.0").doc("Returns helpful text about the different subcommands.", "O(1)"),
-    CommandSpec::new("stream", -3, xinfo_stream).flags(READONLY).acl(X).keys(KEY2_RO_ACCESS).group(Group::Stream).since("5.0.0").doc("Returns information about a stream.", "O(1)").syntax("key:key [full_block=(FULL [COUNT count:integer])]"),
+    CommandSpec::new("consumers", 4, xinfo_consumers)
+        .flags(READONLY)
+        .acl(X)
+        .keys(KEY2_RO_ACCESS)
+        .group(Group::Stream)
+        .since("5.0.0")
+        .doc(
+            "Returns a list of the consumers in a consumer group.",
+            "O(1)",
+        )
+        .syntax("key:key group:string")
+        .tips(&["nondeterministic_output"]),
+    CommandSpec::new("groups", 3, xinfo_groups)
+        .flags(READONLY)
+        .acl(X)
+        .keys(KEY2_RO_ACCESS)
+        .group(Group::Stream)
+        .since("5.0.0")
+        .doc("Returns a list of the consumer groups of a stream.", "O(1)")
+        .syntax("key:key"),
+    CommandSpec::new("help", 2, xinfo_help)
+        .flags(LOADING | STALE)
+        .acl(X)
+        .group(Group::Stream)
+        .since("5.0.0")
+        .doc(
+            "Returns helpful text about the different subcommands.",
+            "O(1)",
+        ),
+    CommandSpec::new("stream", -3, xinfo_stream)
+        .flags(READONLY)
+        .acl(X)
+        .keys(KEY2_RO_ACCESS)
+        .group(Group::Stream)
+        .since("5.0.0")
+        .doc("Returns information about a stream.", "O(1)")
+        .syntax("key:key [full_block=(FULL [COUNT count:integer])]"),
 ];
 
 /// Stream commands.

@@ -468,7 +468,8 @@ impl Stream {
             let mut it = lp.iter().skip(2);
             let mf = it.next().and_then(|v| v.as_i64()).unwrap_or(-1);
             if mf == numfields as i64
-                && (0..numfields).all(|i| it.next().is_some_and(|f| f.eq_str(pairs[i * 2].as_ref())))
+                && (0..numfields)
+                    .all(|i| it.next().is_some_and(|f| f.eq_str(pairs[i * 2].as_ref())))
             {
                 flags |= FLAG_SAMEFIELDS;
             }
@@ -1022,12 +1023,17 @@ mod tests {
         max_entries: 100,
     };
 
-    fn collect(s: &Stream) -> Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)> {
+    type Owned = Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)>;
+
+    fn collect(s: &Stream) -> Owned {
         let mut out = Vec::new();
         s.range(StreamId::MIN, StreamId::MAX, false, |e| {
             out.push((
                 e.id,
-                e.fields.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect(),
+                e.fields
+                    .iter()
+                    .map(|(f, v)| (f.to_vec(), v.to_vec()))
+                    .collect(),
             ));
             true
         });
@@ -1080,15 +1086,27 @@ mod tests {
         );
         assert_eq!(s.first_id, StreamId::new(4, 0));
         assert_eq!(s.trim(TrimStrategy::MinId(StreamId::new(5, 0)), true, 0), 0);
-        assert_eq!(s.trim(TrimStrategy::MinId(StreamId::new(5, 0)), false, 0), 1);
+        assert_eq!(
+            s.trim(TrimStrategy::MinId(StreamId::new(5, 0)), false, 0),
+            1
+        );
         assert_eq!(s.length, 1);
     }
 
     #[test]
     fn ids_parse_like_redis() {
-        assert_eq!(parse_id(b"1-2", 0, true, false), Some((StreamId::new(1, 2), true)));
-        assert_eq!(parse_id(b"7", 9, true, false), Some((StreamId::new(7, 9), true)));
-        assert_eq!(parse_id(b"7-*", 0, true, true), Some((StreamId::new(7, 0), false)));
+        assert_eq!(
+            parse_id(b"1-2", 0, true, false),
+            Some((StreamId::new(1, 2), true))
+        );
+        assert_eq!(
+            parse_id(b"7", 9, true, false),
+            Some((StreamId::new(7, 9), true))
+        );
+        assert_eq!(
+            parse_id(b"7-*", 0, true, true),
+            Some((StreamId::new(7, 0), false))
+        );
         assert_eq!(parse_id(b"7-*", 0, true, false), None);
         assert_eq!(parse_id(b"-", 0, true, false), None);
         assert_eq!(parse_id(b"+", 0, false, false), Some((StreamId::MAX, true)));
