@@ -104,7 +104,13 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     let value = r
         .u8()
         .and_then(|t| read_value(t, &mut r, ctx.srv))
-        .map_err(|_| CmdError::err("Bad data format"))?;
+        .map_err(|e| {
+            // Like rdbReportCorruptRDB, say what was wrong in the log.
+            if !crate::persistence::rdb::is_empty_key(&e) {
+                log::warn!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {e}");
+            }
+            CmdError::err("Bad data format")
+        })?;
     let deleted = replace && ctx.delete_key(key);
     if ttl != 0 && !absttl {
         ttl = ttl.saturating_add(ctx.now_ms());

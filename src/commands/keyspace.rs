@@ -75,6 +75,7 @@ fn flushdb(ctx: &mut Ctx) -> CmdResult {
     crate::commands::multi::touch_all_watched_keys_in_db(ctx.srv, db);
     crate::tracking::invalidate_on_flush(ctx.srv, Some(&mut *ctx.client));
     let n = ctx.srv.dbs[db].clear();
+    crate::blocking::scan_database_for_ready_keys(ctx.srv, db);
     ctx.dirty(n as u64);
     // Replicate even when the db was already empty.
     ctx.prop.force = true;
@@ -88,6 +89,7 @@ fn flushall(ctx: &mut Ctx) -> CmdResult {
     for db in 0..ctx.srv.dbs.len() {
         crate::commands::multi::touch_all_watched_keys_in_db(ctx.srv, db);
         n += ctx.srv.dbs[db].clear();
+        crate::blocking::scan_database_for_ready_keys(ctx.srv, db);
     }
     crate::tracking::invalidate_on_flush(ctx.srv, Some(&mut *ctx.client));
     ctx.dirty(n as u64);

@@ -21,6 +21,7 @@ pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod tracking;
 pub mod zset;
@@ -50,4 +51,5 @@ pub static ALL: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     scripting::COMMANDS,
     cluster::COMMANDS,
+    stream::COMMANDS,
 ];

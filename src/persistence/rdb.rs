@@ -187,6 +187,7 @@ pub fn value_type(v: &Value) -> u8 {
         Value::ZSet(z) => z.rdb_type(),
         Value::Set(s) => s.rdb_type(),
         Value::Hash(h) => h.rdb_type(),
+        Value::Stream(_) => crate::types::stream::RDB_TYPE_STREAM_LISTPACKS_2,
     }
 }
 
@@ -202,6 +203,7 @@ pub fn write_payload<W: Write>(r: &mut RdbWriter<W>, v: &Value) -> io::Result<()
         Value::ZSet(z) => z.rdb_save(r),
         Value::Set(s) => s.rdb_save(r),
         Value::Hash(h) => h.rdb_save(r),
+        Value::Stream(s) => s.rdb_save(r),
     }
 }
 
@@ -517,6 +519,10 @@ pub fn read_value(t: u8, r: &mut RdbReader, srv: &Server) -> io::Result<Value> {
             r,
             hash::Limits::of(&srv.config),
         )?)),
+        crate::types::stream::RDB_TYPE_STREAM_LISTPACKS
+        | crate::types::stream::RDB_TYPE_STREAM_LISTPACKS_2 => Ok(Value::Stream(Box::new(
+            crate::types::stream::Stream::rdb_load(t, r)?,
+        ))),
         other => Err(bad(&format!("Unknown RDB encoding type {}", other))),
     }
 }
