@@ -945,11 +945,7 @@ pub fn lua_to_reply(
 
 /// `(long long)` of a Lua number, as C converts it on x86-64.
 fn lua_number_to_i64(n: f64) -> i64 {
-    if n.is_nan() || n >= 9.223372036854775808e18 || n < -9.223372036854775808e18 {
-        i64::MIN
-    } else {
-        n as i64
-    }
+    super::libs::c_f64_to_i64(n)
 }
 
 fn table_to_reply(

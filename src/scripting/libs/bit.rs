@@ -120,6 +120,9 @@ unsafe extern "C-unwind" fn bit_tohex(l: *mut lua_State) -> c_int {
 }
 
 /// luaopen_bit: the global `bit` table.
+///
+/// # Safety
+/// Called by Lua (through [`super::register_all`]) with a valid state.
 pub unsafe extern "C-unwind" fn open(l: *mut lua_State) -> c_int {
     ffi::lua_newtable(l);
     super::set_funcs(

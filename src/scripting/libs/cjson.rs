@@ -913,6 +913,9 @@ unsafe extern "C-unwind" fn cjson_new(l: *mut lua_State) -> c_int {
 }
 
 /// luaopen_cjson with ENABLE_CJSON_GLOBAL: the global `cjson` table.
+///
+/// # Safety
+/// Called by Lua (through [`super::register_all`]) with a valid state.
 pub unsafe extern "C-unwind" fn open(l: *mut lua_State) -> c_int {
     cjson_new(l);
     ffi::lua_pushvalue(l, -1);

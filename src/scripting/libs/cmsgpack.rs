@@ -509,6 +509,9 @@ unsafe extern "C-unwind" fn mp_unpack_limit(l: *mut lua_State) -> c_int {
 }
 
 /// luaopen_cmsgpack: the global `cmsgpack` table.
+///
+/// # Safety
+/// Called by Lua (through [`super::register_all`]) with a valid state.
 pub unsafe extern "C-unwind" fn open(l: *mut lua_State) -> c_int {
     ffi::lua_newtable(l);
     super::set_funcs(

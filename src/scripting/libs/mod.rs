@@ -85,10 +85,13 @@ pub(crate) unsafe fn to_bytes<'a>(l: *mut lua_State, idx: c_int) -> Option<&'a [
     }
 }
 
+/// 2^63.
+const TWO63: f64 = 9_223_372_036_854_775_808.0;
+
 /// C's `(int64_t)d` as x86-64 computes it (cvttsd2si): out of range and NaN give
 /// `i64::MIN` where Rust's `as` would saturate.
 pub(crate) fn c_f64_to_i64(d: f64) -> i64 {
-    if d >= -9.223_372_036_854_775_808e18 && d < 9.223_372_036_854_775_808e18 {
+    if (-TWO63..TWO63).contains(&d) {
         d as i64
     } else {
         i64::MIN
@@ -106,7 +109,6 @@ pub(crate) fn c_f64_to_i32(d: f64) -> i32 {
 
 /// C's `(uint64_t)d` as gcc compiles it on x86-64 (two cvttsd2si paths around 2^63).
 pub(crate) fn c_f64_to_u64(d: f64) -> u64 {
-    const TWO63: f64 = 9.223_372_036_854_775_808e18;
     if d >= TWO63 {
         (c_f64_to_i64(d - TWO63) as u64) ^ (1 << 63)
     } else {

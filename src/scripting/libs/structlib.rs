@@ -336,6 +336,9 @@ unsafe extern "C-unwind" fn b_size(l: *mut lua_State) -> c_int {
 }
 
 /// luaopen_struct: the global `struct` table.
+///
+/// # Safety
+/// Called by Lua (through [`super::register_all`]) with a valid state.
 pub unsafe extern "C-unwind" fn open(l: *mut lua_State) -> c_int {
     ffi::lua_newtable(l);
     super::set_funcs(
