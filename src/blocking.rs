@@ -56,6 +56,8 @@ pub struct Blocking {
     timeouts: BTreeSet<(i64, usize)>,
     /// Clients unblocked whose pending input must be processed.
     unblocked: Vec<usize>,
+    /// Clients blocked in SHUTDOWN, waiting for replicas.
+    shutdown: Vec<usize>,
     /// Set while a blocked client's command is being re-executed; `block_on_keys` then
     /// records that it is still blocked.
     reexec: Option<bool>,
@@ -105,6 +107,9 @@ pub fn deny_blocking(ctx: &Ctx) -> bool {
     ctx.srv.in_exec || ctx.client.has(cf::MASTER | cf::AOF_CLIENT | cf::SCRIPT)
 }
 
+/// The kind (OBJ_STREAM) of XREAD/XREADGROUP waiters.
+const STREAM_KIND: u32 = 6;
+
 /// The value type a blocking command waits for, from its ACL category.
 fn kind_of(ctx: &Ctx) -> u32 {
     let a = ctx.cmd.acl;
@@ -120,6 +125,18 @@ fn kind_of(ctx: &Ctx) -> u32 {
 /// Block the calling client on `keys` (in its db) until one is ready, or until the absolute
 /// time `timeout_ms` (0 = forever).
 pub fn block_on_keys(ctx: &mut Ctx, keys: &[Bytes], timeout_ms: i64) {
+    let argv = ctx.argv.to_vec();
+    block_on_keys_with(ctx, keys, timeout_ms, argv)
+}
+
+/// Is a blocked client's command being re-executed (served after a wake-up)?
+pub fn is_reexecuting(srv: &Server) -> bool {
+    srv.blocking.reexec.is_some()
+}
+
+/// Like [`block_on_keys`], re-executing `argv` instead of the command as given when woken
+/// (XREAD rewrites `$` into the IDs it resolved, as Redis 7.2 does).
+pub fn block_on_keys_with(ctx: &mut Ctx, keys: &[Bytes], timeout_ms: i64, argv: Vec<Bytes>) {
     if let Some(still) = ctx.srv.blocking.reexec.as_mut() {
         // A woken client found nothing after all: it stays blocked where it was.
         *still = true;
@@ -142,7 +159,6 @@ pub fn block_on_keys(ctx: &mut Ctx, keys: &[Bytes], timeout_ms: i64) {
         }
     }
     let kind = kind_of(ctx);
-    let argv = ctx.argv.to_vec();
     let b = &mut ctx.srv.blocking;
     let per_db = b.keys.entry(db).or_default();
     for k in &distinct {
@@ -207,6 +223,45 @@ pub fn block_for_wait(ctx: &mut Ctx, offset: i64, numreplicas: i64, timeout_ms: 
     );
     ctx.srv.repl.waiting_acks.insert(0, ck);
     ctx.client.flags |= cf::BLOCKED;
+}
+
+/// Block the calling SHUTDOWN while the shutdown waits for lagging replicas.
+pub fn block_for_shutdown(ctx: &mut Ctx) {
+    let ck = ctx.client.key;
+    let cmd = match ctx.srv.commands.lookup(ctx.argv) {
+        Lookup::Found(id) => id,
+        _ => return,
+    };
+    ctx.srv.blocking.clients.insert(
+        ck,
+        Blocked {
+            db: ctx.client.db,
+            keys: Vec::new(),
+            timeout: 0,
+            argv: Vec::new(),
+            cmd,
+            kind: 0,
+            wait: None,
+        },
+    );
+    ctx.srv.blocking.shutdown.push(ck);
+    ctx.client.flags |= cf::BLOCKED;
+}
+
+/// The shutdown failed or was aborted: every SHUTDOWN blocked on it gets an error
+/// (replyToClientsBlockedOnShutdown).
+pub fn reply_to_clients_blocked_on_shutdown(srv: &mut Server) {
+    const MSG: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
+    for ck in std::mem::take(&mut srv.blocking.shutdown) {
+        unregister(&mut srv.blocking, ck);
+        if let Some(Some(mut c)) = srv.clients.get_mut(ck).map(|s| s.take()) {
+            srv.stats.record_error(MSG);
+            c.reply.error_line(MSG.as_bytes());
+            c.flags &= !cf::BLOCKED;
+            srv.blocking.unblocked.push(ck);
+            srv.put_back(ck, c);
+        }
+    }
 }
 
 /// Answer the WAITs whose replicas acknowledged enough (Redis's
@@ -278,19 +333,16 @@ fn signal_slow(b: &mut Blocking, db: usize, key: &[u8]) {
     }
 }
 
-/// Mark every key of `db` that clients block on and that exists as ready (SWAPDB, FLUSHDB's
-/// counterpart scanDatabaseForReadyKeys).
-#[allow(dead_code)] // for SWAPDB, which lands with the keyspace commands
+/// Mark every key of `db` that clients block on as ready (SWAPDB, FLUSHDB, FLUSHALL: Redis's
+/// scanDatabaseForReadyKeys and scanDatabaseForDeletedKeys).
 pub fn scan_database_for_ready_keys(srv: &mut Server, db: usize) {
     if srv.blocking.clients.is_empty() {
         return;
     }
+    // Keys that exist may serve their waiters; keys that are gone unblock XREADGROUP
+    // clients (Redis's scanDatabaseForDeletedKeys), so every waited key is signalled.
     let keys: Vec<Bytes> = match srv.blocking.keys.get(&db) {
-        Some(m) => m
-            .keys()
-            .filter(|k| srv.dbs[db].keys.contains_key(&k[..]))
-            .cloned()
-            .collect(),
+        Some(m) => m.keys().cloned().collect(),
         None => return,
     };
     for k in keys {
@@ -332,13 +384,17 @@ pub fn on_client_close(srv: &mut Server, ck: usize) {
     }
     unregister(&mut srv.blocking, ck);
     srv.blocking.unblocked.retain(|&k| k != ck);
+    srv.blocking.shutdown.retain(|&k| k != ck);
     forget_wait(srv, ck);
 }
 
 /// How a client is unblocked without being served.
+#[derive(Clone, Copy)]
 enum Unblock {
     Timeout,
     Error,
+    /// An error of the blocked command itself (a stream key gone under XREADGROUP).
+    Custom(&'static str),
 }
 
 /// Unblock `ck` with a timeout or error reply (the client must be in the slab).
@@ -360,8 +416,11 @@ fn unblock_with(srv: &mut Server, ck: usize, how: Unblock) -> bool {
             }
             None => c.reply.null_array(),
         },
-        Unblock::Error => {
-            let e = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+        Unblock::Error | Unblock::Custom(_) => {
+            let e = match how {
+                Unblock::Custom(e) => e,
+                _ => "UNBLOCKED client unblocked via CLIENT UNBLOCK",
+            };
             srv.stats.record_error(e);
             srv.commands.entries[st.cmd].stats.failed += 1;
             c.reply.error_line(e.as_bytes());
@@ -468,11 +527,28 @@ pub fn handle_clients_blocked_on_keys(srv: &mut Server) {
             for ck in waiting {
                 // The key may have expired (its deletion propagates) or gone meanwhile.
                 srv.cmd_time_ms = crate::server::mstime();
-                if srv.expire_if_needed(db, &key, None) {
-                    break;
+                let kind = if srv.expire_if_needed(db, &key, None) {
+                    None
+                } else {
+                    srv.dbs[db].keys.get(&key[..]).map(|o| o.value.type_id())
+                };
+                if kind != Some(STREAM_KIND) {
+                    // XREADGROUP depends on the key and its group: once the stream is gone
+                    // (deleted, overwritten, flushed, swapped away) it cannot be served
+                    // (Redis's unblockDeletedStreamReadgroupClients).
+                    let readgroup = srv.blocking.clients.get(&ck).is_some_and(|st| {
+                        st.kind == STREAM_KIND && st.argv.first().is_some_and(|a| a.len() == 10)
+                    });
+                    if readgroup {
+                        unblock_with(
+                            srv,
+                            ck,
+                            Unblock::Custom("UNBLOCKED the stream key no longer exists"),
+                        );
+                    }
                 }
-                let Some(kind) = srv.dbs[db].keys.get(&key[..]).map(|o| o.value.type_id()) else {
-                    break;
+                let Some(kind) = kind else {
+                    continue;
                 };
                 match srv.blocking.clients.get(&ck) {
                     Some(st) if st.kind == kind => {}

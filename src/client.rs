@@ -153,6 +153,8 @@ pub struct Client {
     /// Push messages written while replies are switched off (CLIENT REPLY OFF|SKIP): Redis
     /// still delivers pushes then, so dispatch re-appends these after dropping the replies.
     pub kept_pushes: Vec<u8>,
+    /// CLIENT TRACKING options (meaningful while flags has TRACKING).
+    pub tracking: crate::tracking::ClientTracking,
     pub db: usize,
     pub name: Option<Bytes>,
     pub flags: u32,
@@ -223,6 +225,7 @@ impl Client {
             reply: ReplyBuf::default(),
             reply_mode: ReplyMode::On,
             kept_pushes: Vec::new(),
+            tracking: Default::default(),
             db: 0,
             name: None,
             flags: 0,
@@ -317,6 +320,18 @@ impl Client {
             if self.has(f) {
                 fl.push(c);
             }
+            // 't' covers tracking; broken redirection and BCAST show as 'R' and 'B' after it.
+            if self.has(flags::TRACKING) {
+                let at = fl.find('t').map_or(fl.len(), |i| i + 1);
+                let mut extra = String::new();
+                if self.tracking.broken_redir {
+                    extra.push('R');
+                }
+                if self.tracking.bcast {
+                    extra.push('B');
+                }
+                fl.insert_str(at, &extra);
+            }
         }
         if fl.is_empty() {
             fl.push('N');
@@ -330,7 +345,7 @@ impl Client {
         let now = now_ms / 1000;
         let _ = write!(
             out,
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user={} redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -357,6 +372,7 @@ impl Client {
             events,
             cmd_name,
             user,
+            if self.has(flags::TRACKING) { self.tracking.redirect as i64 } else { -1 },
             self.reply.resp,
         );
     }

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use crate::client::{flags as cf, Client, ReplyMode};
 use crate::command::table::Lookup;
-use crate::command::{errors, flags, CmdError, CmdResult, Ctx, Propagation};
+use crate::command::{errors, flags, CmdError, CmdResult, CommandSpec, Ctx, Propagation};
 use crate::resp::parse::{parse_command, ParseLimits, Parsed};
 use crate::server::{ustime, Server};
 
@@ -350,6 +350,9 @@ impl Server {
             );
             return false;
         }
+        if self.tracking.clients > 0 {
+            crate::tracking::limit_used_slots(self, Some(c));
+        }
         if (is_write || spec.name == "ping") && !obey {
             if let Some(msg) = self.disk_error_message() {
                 self.reject(c, Some(id), &CmdError::Owned(msg));
@@ -500,6 +503,9 @@ impl Server {
         let prop = std::mem::take(&mut ctx.prop);
         let redacted = ctx.redacted;
         let elapsed = start_instant.elapsed();
+        if self.tracking.clients > 0 && spec.has(flags::READONLY) {
+            self.track_read_keys(c, spec, argv);
+        }
         c.commands_processed += 1;
         // Replaying the AOF counts nothing (Redis calls with CMD_CALL_NONE).
         if !c.has(cf::AOF_CLIENT) {
@@ -520,7 +526,6 @@ impl Server {
                 self.record_call(c, id, &shown, db_before, elapsed);
             }
         }
-        // A SAVE inside the command (FLUSHALL with save points) resets the counter. EXEC is
         // Only an increase counts (a SAVE inside the command resets the counter; FLUSHALL
         // forces its propagation). EXEC is never propagated itself: its commands are,
         // wrapped in MULTI/EXEC.
@@ -536,11 +541,43 @@ impl Server {
         }
         if self.in_nested_call == 0 {
             self.propagate_pending(spec.has(flags::TOUCHES_ARBITRARY_KEYS));
+            // Invalidations of the client's own keys go after its reply.
+            crate::tracking::handle_pending(self, c);
+            // CLIENT CACHING applies to the next command (or transaction) only.
+            if c.tracking.caching
+                && !c.has(cf::MULTI)
+                && !self.commands.entries[id].fullname.starts_with("client|")
+            {
+                c.tracking.caching = false;
+            }
         }
         self.executing_master = prev_master;
         let used = crate::alloc::used_memory();
         if used > self.stats.peak_memory {
             self.stats.peak_memory = used;
+        }
+    }
+
+    /// Client-side caching: after a read-only command, remember the keys of the tracking
+    /// client (for a command a script runs: the script's declared keys, for its caller).
+    fn track_read_keys(&mut self, c: &Client, spec: &CommandSpec, argv: &[Bytes]) {
+        if matches!(spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro") {
+            return;
+        }
+        if c.has(cf::SCRIPT) {
+            let Some(run) = self.scripting.run.as_ref() else {
+                return;
+            };
+            let Some(t) = run.caller_tracking.clone() else {
+                return;
+            };
+            let (id, caller_argv) = (run.caller_id, run.caller_argv.clone());
+            if let Lookup::Found(cid) = self.commands.lookup(&caller_argv) {
+                let caller_spec = self.commands.entries[cid].spec;
+                crate::tracking::remember_keys(self, id, &t, caller_spec, &caller_argv);
+            }
+        } else if c.has(cf::TRACKING) && !c.tracking.bcast {
+            crate::tracking::remember_keys(self, c.id, &c.tracking, spec, argv);
         }
     }
 

@@ -48,6 +48,40 @@ impl Listener {
     }
 }
 
+/// Set by the signal handler on SIGTERM/SIGINT, cleared when a shutdown is aborted: a second
+/// SIGINT while it is set exits at once, even while the reactor is busy in a synchronous save.
+pub static SHUTDOWN_SIGNALLED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// `temp-<pid>.rdb`, which that immediate exit removes (Redis's rdbRemoveTempFile).
+static TEMP_RDB: std::sync::OnceLock<std::ffi::CString> = std::sync::OnceLock::new();
+
+/// Install the part of SIGTERM/SIGINT handling that must run inside the handler (after
+/// daemonizing: the temp file name holds our pid).
+pub fn install_insist_handler() {
+    let _ = TEMP_RDB
+        .set(std::ffi::CString::new(format!("temp-{}.rdb", std::process::id())).expect("no NUL"));
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let handler = move || {
+            use std::sync::atomic::Ordering;
+            if SHUTDOWN_SIGNALLED.swap(true, Ordering::SeqCst) && sig == libc::SIGINT {
+                const MSG: &[u8] = b"You insist... exiting now.\n";
+                // SAFETY: write, unlink and _exit are async-signal-safe; the path was built
+                // before the handler was installed.
+                unsafe {
+                    libc::write(2, MSG.as_ptr().cast(), MSG.len());
+                    if let Some(p) = TEMP_RDB.get() {
+                        libc::unlink(p.as_ptr());
+                    }
+                    libc::_exit(1);
+                }
+            }
+        };
+        // SAFETY: the handler only touches an atomic and async-signal-safe calls.
+        unsafe { signal_hook::low_level::register(sig, handler) }.expect("register signal");
+    }
+}
+
 /// Exit the process at once, without running destructors (the state may be huge).
 pub fn exit_now(code: i32) -> ! {
     crate::log::flush();
@@ -384,8 +418,13 @@ impl Server {
             log::warn!("You insist... exiting now.");
             exit_now(1);
         }
-        log::warn!("Received {} scheduling shutdown...", name);
+        if self.persistence.loading {
+            log::warn!("Received shutdown signal during loading, scheduling shutdown.");
+        } else {
+            log::warn!("Received {} scheduling shutdown...", name);
+        }
         self.shutdown_asap = true;
+        self.last_sig_received = sig;
     }
 
     fn accept(&mut self, idx: usize) {
@@ -458,6 +497,7 @@ impl Server {
         }
         c.authenticated = self.acl.default_is_open();
         entry.insert(Some(Box::new(c)));
+        self.client_ids.insert(id, key);
         log::debug!("Accepted client id {}", id);
     }
 
@@ -700,6 +740,8 @@ impl Server {
             let _ = self.poll.registry().deregister(conn.source());
         }
         self.clients.remove(key);
+        self.client_ids.remove(&c.id);
+        crate::tracking::disable(self, &mut c);
         self.monitors.retain(|&k| k != key);
         self.pending_writes.retain(|&k| k != key);
         self.pending_reads.retain(|&k| k != key);

@@ -23,6 +23,7 @@ pub mod resp;
 pub mod scripting;
 pub mod server;
 pub mod slowlog;
+pub mod tracking;
 pub mod types;
 pub mod util;
 

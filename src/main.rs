@@ -141,6 +141,7 @@ fn main() {
     load_users_at_startup(&mut srv, &user_directives);
     srv.startup_memory = redust::alloc::used_memory();
     srv.set_signal_pipe(signal_pipe());
+    redust::event_loop::install_insist_handler();
     srv.replication_startup();
     srv.aof_load_manifest_from_disk();
     srv.load_data_from_disk();

@@ -118,6 +118,10 @@ pub struct Server {
     /// Clients by mio token. A slot is `None` while its client is executing a command (the
     /// client is then held by the dispatcher) or when the slot is being torn down.
     pub clients: Slab<Option<Box<Client>>>,
+    /// Client id → slab key, for messages addressed by id (tracking redirection).
+    pub client_ids: std::collections::HashMap<u64, usize>,
+    /// Client-side caching: tracked keys, BCAST prefixes, pending invalidations.
+    pub tracking: crate::tracking::Tracking,
     pub next_client_id: u64,
     pub commands: CommandTable,
     /// Users, their permissions, and the ACL log.
@@ -156,6 +160,15 @@ pub struct Server {
     pub cronloops: u64,
     pub hz: i32,
     pub shutdown_asap: bool,
+    /// MIGRATE's cached connections.
+    pub migrate: crate::commands::migrate::MigrateCache,
+    /// The signal that asked for the shutdown (SIGINT/SIGTERM), 0 for none.
+    pub last_sig_received: i32,
+    /// A shutdown waiting for lagging replicas: its deadline (ms) and flags (0: none).
+    pub shutdown_mstime: i64,
+    pub shutdown_flags: crate::commands::server::ShutdownFlags,
+    /// Writes are paused while a shutdown waits for replicas.
+    pub pause_shutdown: bool,
     /// CLIENT PAUSE.
     pub pause: Pause,
     /// Writes paused while a FAILOVER waits for a replica to catch up (Redis's
@@ -273,6 +286,8 @@ impl Server {
         Ok(Server {
             dbs,
             clients: Slab::new(),
+            client_ids: Default::default(),
+            tracking: Default::default(),
             next_client_id: 1,
             commands,
             acl,
@@ -300,6 +315,11 @@ impl Server {
             cronloops: 0,
             hz,
             shutdown_asap: false,
+            migrate: Default::default(),
+            last_sig_received: 0,
+            shutdown_mstime: 0,
+            shutdown_flags: Default::default(),
+            pause_shutdown: false,
             pause: Pause::default(),
             pause_failover: false,
             cron_paused: false,
@@ -416,11 +436,15 @@ impl Server {
         if self.pause.end_ms != 0 && self.pause.end_ms <= self.now_ms {
             self.unpause_clients();
         }
-        if self.pause.end_ms != 0 && self.pause.end_ms <= self.now_ms {
-            self.unpause_clients();
-        }
         self.clients_cron();
         self.databases_cron();
+        if self.tracking.clients > 0 {
+            crate::tracking::limit_used_slots(self, None);
+        }
+        if !self.migrate.is_empty() && every(1000, self.cronloops) {
+            let now = self.now_ms / 1000;
+            self.migrate.close_timed_out(now);
+        }
         self.save_points_cron();
         self.aof_cron(every(1000, self.cronloops));
         let repl_period = if self.failover_in_progress() {
@@ -431,12 +455,21 @@ impl Server {
         if every(repl_period, self.cronloops) {
             self.replication_cron();
         }
-        if self.shutdown_asap {
-            self.shutdown_asap = false;
-            if self.prepare_for_shutdown(crate::commands::server::ShutdownFlags::default()) {
+        // A signal asked for a shutdown, or one waits for lagging replicas.
+        if self.shutdown_asap && !self.shutdown_initiated() {
+            let configured = match self.last_sig_received {
+                libc::SIGINT => self.config.shutdown_on_sigint,
+                libc::SIGTERM => self.config.shutdown_on_sigterm,
+                _ => crate::config::ShutdownFlags(0),
+            };
+            if self.prepare_for_shutdown(configured.into()) {
                 crate::event_loop::exit_now(0);
             }
-            log::warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
+        } else if self.shutdown_initiated()
+            && (self.now_ms >= self.shutdown_mstime || self.ready_to_shutdown())
+            && self.finish_shutdown()
+        {
+            crate::event_loop::exit_now(0);
         }
         self.cronloops += 1;
     }
@@ -492,6 +525,7 @@ impl Server {
             self.repl.get_ack = false;
         }
         self.update_failover_status();
+        crate::tracking::broadcast(self);
         if self.aof_active() {
             self.aof_flush(false);
         }
@@ -507,10 +541,135 @@ impl Server {
         }
     }
 
-    /// Redis's prepareForShutdown: save if needed, remove files, log. Returns false when the
-    /// shutdown must be aborted.
-    pub fn prepare_for_shutdown(&mut self, flags: crate::commands::server::ShutdownFlags) -> bool {
+    /// Is a shutdown waiting for replicas?
+    pub fn shutdown_initiated(&self) -> bool {
+        self.shutdown_mstime != 0
+    }
+
+    /// Did every replica acknowledge the whole replication stream (isReadyToShutdown)?
+    fn ready_to_shutdown(&self) -> bool {
+        let offset = self.repl.master_repl_offset;
+        self.repl
+            .replicas
+            .iter()
+            .filter_map(|r| self.client_by_key(r.key, None))
+            .filter_map(|c| c.repl.as_ref())
+            .all(|rc| rc.ack_off == offset)
+    }
+
+    /// Redis's prepareForShutdown. Unless `now`, lagging replicas get `shutdown-timeout`
+    /// seconds to catch up, with writes paused: then this returns false with the shutdown
+    /// initiated, and cron finishes it. Returns true when the process may exit now; false
+    /// with nothing initiated when the shutdown failed.
+    pub fn prepare_for_shutdown(
+        &mut self,
+        mut flags: crate::commands::server::ShutdownFlags,
+    ) -> bool {
+        if self.shutdown_initiated() {
+            return false;
+        }
+        if self.persistence.loading {
+            // Never overwrite the dump with a half-loaded dataset.
+            flags.save = false;
+            flags.nosave = true;
+        }
+        self.shutdown_flags = flags;
         log::warn!("User requested shutdown...");
+        if !flags.now && self.config.shutdown_timeout != 0 && !self.ready_to_shutdown() {
+            self.shutdown_mstime = self.now_ms + self.config.shutdown_timeout * 1000;
+            if self.paused().is_none() {
+                self.send_getack_to_replicas();
+            }
+            self.pause_shutdown = true;
+            log::info!("Waiting for replicas before shutting down.");
+            return false;
+        }
+        self.finish_shutdown()
+    }
+
+    /// Stop an initiated shutdown: blocked SHUTDOWNs get an error, writes resume.
+    fn cancel_shutdown(&mut self) {
+        self.shutdown_asap = false;
+        crate::event_loop::SHUTDOWN_SIGNALLED.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.shutdown_flags = Default::default();
+        self.shutdown_mstime = 0;
+        self.last_sig_received = 0;
+        crate::blocking::reply_to_clients_blocked_on_shutdown(self);
+        self.pause_shutdown = false;
+        self.resume_postponed_clients();
+    }
+
+    /// SHUTDOWN ABORT: false when no shutdown was initiated or requested.
+    pub fn abort_shutdown(&mut self) -> bool {
+        if self.shutdown_initiated() {
+            self.cancel_shutdown();
+        } else if self.shutdown_asap {
+            self.shutdown_asap = false;
+            crate::event_loop::SHUTDOWN_SIGNALLED.store(false, std::sync::atomic::Ordering::SeqCst);
+        } else {
+            return false;
+        }
+        log::info!("Shutdown manually aborted.");
+        true
+    }
+
+    /// Redis's finishShutdown: log lagging replicas, kill children, flush the AOF, save if
+    /// needed, remove files. True when the process may exit; false (after cancelling the
+    /// shutdown) on an error that prevents it.
+    pub fn finish_shutdown(&mut self) -> bool {
+        if self.finish_shutdown_steps() {
+            // Best effort: what replicas (and clients) still have pending goes out first.
+            self.flush_pending_writes();
+            log::warn!("Redis is now ready to exit, bye bye...");
+            return true;
+        }
+        log::warn!("Errors trying to shut down the server. Check the logs for more information.");
+        self.cancel_shutdown();
+        false
+    }
+
+    fn finish_shutdown_steps(&mut self) -> bool {
+        let flags = self.shutdown_flags;
+        let offset = self.repl.master_repl_offset;
+        let now = self.now_ms / 1000;
+        let (mut total, mut lagging) = (0, 0);
+        for r in &self.repl.replicas {
+            let Some(c) = self.client_by_key(r.key, None) else {
+                continue;
+            };
+            let Some(rc) = c.repl.as_ref() else {
+                continue;
+            };
+            total += 1;
+            if rc.ack_off != offset {
+                lagging += 1;
+                let online = rc.state == Some(crate::replication::ReplicaState::Online);
+                log::warn!(
+                    "Lagging replica {} reported offset {} behind master, lag={}, state={}.",
+                    crate::replication::replica_name(c),
+                    offset - rc.ack_off,
+                    if online { now - rc.ack_time } else { 0 },
+                    rc.state.map_or("none", |s| s.name())
+                );
+            }
+        }
+        if total > 0 {
+            log::info!(
+                "{} of {} replicas are in sync when shutting down.",
+                total - lagging,
+                total
+            );
+        }
+        if self
+            .bgsave
+            .child
+            .as_ref()
+            .map(|c| c.kind)
+            .is_some_and(|k| k != crate::persistence::bgsave::ChildKind::AofRewrite)
+        {
+            log::warn!("There is a child saving an .rdb. Killing it!");
+            self.kill_rdb_child();
+        }
         if self.bgsave.child.as_ref().map(|c| c.kind)
             == Some(crate::persistence::bgsave::ChildKind::AofRewrite)
         {
@@ -538,10 +697,6 @@ impl Server {
                 }
             }
         }
-        if self.has_active_child() {
-            log::warn!("There is a child saving an .rdb. Killing it!");
-            self.kill_rdb_child();
-        }
         if !flags.nosave && (flags.save || !self.config.save.is_empty()) {
             log::info!("Saving the final RDB snapshot before exiting.");
             if let Err(e) = crate::persistence::rdb::save(self) {
@@ -562,7 +717,6 @@ impl Server {
                 let _ = std::fs::remove_file(path);
             }
         }
-        log::warn!("Redis is now ready to exit, bye bye...");
         true
     }
 }
@@ -663,7 +817,7 @@ impl Server {
     /// writes are paused.
     pub fn paused(&self) -> Option<bool> {
         let client = self.pause.end_ms > self.now_ms;
-        match (client, self.pause_failover) {
+        match (client, self.pause_failover || self.pause_shutdown) {
             (false, false) => None,
             (true, _) => Some(self.pause.write_only),
             (false, true) => Some(true),

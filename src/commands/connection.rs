@@ -598,6 +598,10 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
             "O(log N) where N is the number of client connections",
         )
         .syntax("client-id:integer [unblock-type=TIMEOUT|ERROR]"),
+    crate::commands::tracking::TRACKING,
+    crate::commands::tracking::CACHING,
+    crate::commands::tracking::GETREDIR,
+    crate::commands::tracking::TRACKINGINFO,
     CommandSpec::new("help", 2, client_help)
         .flags(LOADING | STALE)
         .acl(CONN)

@@ -204,6 +204,7 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
         }
         ("object", 3) => {
             let key = ctx.argv[2].clone();
+            let compress = ctx.srv.config.rdbcompression;
             let (o, r) = ctx.read(&key);
             let Some(o) = o else {
                 return Err(errors::NO_SUCH_KEY);
@@ -211,7 +212,7 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             let mut s = format!(
                 "Value at:0x0 refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:0",
                 o.value.encoding(),
-                crate::persistence::rdb::serialized_len(&o.value),
+                crate::persistence::rdb::serialized_len(&o.value, compress),
                 o.lru
             );
             if let crate::types::object::Value::List(ql) = &o.value {

@@ -13,8 +13,8 @@ use crate::db::notify;
 use crate::persistence::rdb::{read_value, write_value, RdbReader, RdbWriter, CRC64, RDB_VERSION};
 
 /// Serialize a value as DUMP does.
-pub fn dump_payload(v: &crate::types::object::Value) -> Vec<u8> {
-    let mut w = RdbWriter::new(Vec::new());
+pub fn dump_payload(v: &crate::types::object::Value, compress: bool) -> Vec<u8> {
+    let mut w = RdbWriter::new(Vec::new()).compressed(compress);
     write_value(&mut w, v).expect("writing to memory cannot fail");
     let mut out = w.into_inner();
     append_dump_footer(&mut out);
@@ -47,9 +47,10 @@ pub fn verify_dump_payload(p: &[u8], skip_checksum: bool) -> Option<&[u8]> {
 
 fn dump(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
+    let compress = ctx.srv.config.rdbcompression;
     match ctx.read(key) {
         (Some(o), r) => {
-            let payload = dump_payload(&o.value);
+            let payload = dump_payload(&o.value, compress);
             r.bulk(&payload);
         }
         (None, r) => r.null(),
@@ -103,7 +104,13 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     let value = r
         .u8()
         .and_then(|t| read_value(t, &mut r, ctx.srv))
-        .map_err(|_| CmdError::err("Bad data format"))?;
+        .map_err(|e| {
+            // Like rdbReportCorruptRDB, say what was wrong in the log.
+            if !crate::persistence::rdb::is_empty_key(&e) {
+                log::warn!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {e}");
+            }
+            CmdError::err("Bad data format")
+        })?;
     let deleted = replace && ctx.delete_key(key);
     if ttl != 0 && !absttl {
         ttl = ttl.saturating_add(ctx.now_ms());
@@ -130,11 +137,19 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
             ctx.propagate_as(argv);
         }
     }
+    // objectSetLRUOrLFU: FREQ counts under an LFU policy, IDLETIME under the others.
+    let lfu = ctx.srv.lfu_enabled();
+    let (lruclock, now_ms) = (ctx.srv.lruclock, ctx.srv.now_ms);
     if let Some(o) = ctx.srv.dbs[db].keys.get_mut(key) {
-        if let Some(secs) = idle {
-            o.lru = ctx.srv.lruclock.wrapping_sub(secs as u32) & crate::server::LRU_CLOCK_MAX;
+        match (lfu, freq, idle) {
+            (true, Some(f), _) => {
+                o.lru = (crate::db::access::lfu_minutes(now_ms) << 8) | f as u32;
+            }
+            (false, _, Some(secs)) => {
+                o.lru = lruclock.wrapping_sub(secs as u32) & crate::server::LRU_CLOCK_MAX;
+            }
+            _ => {}
         }
-        let _ = freq;
     }
     ctx.notify(notify::GENERIC, "restore", key);
     ctx.dirty(1);

@@ -73,7 +73,9 @@ fn flushdb(ctx: &mut Ctx) -> CmdResult {
     flush_args(ctx)?;
     let db = ctx.client.db;
     crate::commands::multi::touch_all_watched_keys_in_db(ctx.srv, db);
+    crate::tracking::invalidate_on_flush(ctx.srv, Some(&mut *ctx.client));
     let n = ctx.srv.dbs[db].clear();
+    crate::blocking::scan_database_for_ready_keys(ctx.srv, db);
     ctx.dirty(n as u64);
     // Replicate even when the db was already empty.
     ctx.prop.force = true;
@@ -87,7 +89,9 @@ fn flushall(ctx: &mut Ctx) -> CmdResult {
     for db in 0..ctx.srv.dbs.len() {
         crate::commands::multi::touch_all_watched_keys_in_db(ctx.srv, db);
         n += ctx.srv.dbs[db].clear();
+        crate::blocking::scan_database_for_ready_keys(ctx.srv, db);
     }
+    crate::tracking::invalidate_on_flush(ctx.srv, Some(&mut *ctx.client));
     ctx.dirty(n as u64);
     // A snapshot in progress is of data that is gone (Redis's flushAllDataAndResetRDB).
     ctx.srv.kill_rdb_child();
@@ -368,8 +372,8 @@ fn move_cmd(ctx: &mut Ctx) -> CmdResult {
     if let Some(when) = expire {
         ctx.srv.dbs[dst].set_expire(key, when);
     }
-    crate::commands::multi::touch_watched_key(ctx.srv, src, key);
-    crate::commands::multi::touch_watched_key(ctx.srv, dst, key);
+    ctx.signal_modified_in(src, key);
+    ctx.signal_modified_in(dst, key);
     notify_in(ctx, src, notify::GENERIC, "move_from", key);
     notify_in(ctx, dst, notify::GENERIC, "move_to", key);
     ctx.dirty(1);
@@ -419,7 +423,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
     if let Some(when) = expire {
         ctx.srv.dbs[dst].set_expire(newkey, when);
     }
-    crate::commands::multi::touch_watched_key(ctx.srv, dst, newkey);
+    ctx.signal_modified_in(dst, newkey);
     notify_in(ctx, dst, notify::GENERIC, "copy_to", newkey);
     ctx.dirty(1);
     ctx.reply().int(1);

@@ -12,6 +12,7 @@ pub mod hash;
 pub mod hyperloglog;
 pub mod keyspace;
 pub mod list;
+pub mod migrate;
 pub mod multi;
 pub mod object;
 pub mod pubsub;
@@ -21,7 +22,9 @@ pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
+pub mod tracking;
 pub mod zset;
 
 use crate::command::CommandSpec;
@@ -33,6 +36,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     acl::COMMANDS,
     debug::COMMANDS,
     dump::COMMANDS,
+    migrate::COMMANDS,
     keyspace::COMMANDS,
     object::COMMANDS,
     string::COMMANDS,
@@ -49,4 +53,5 @@ pub static ALL: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     scripting::COMMANDS,
     cluster::COMMANDS,
+    stream::COMMANDS,
 ];

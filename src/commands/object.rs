@@ -108,6 +108,7 @@ fn value_size(v: &Value) -> usize {
         Value::Str(s) => s.mem_usage(),
         Value::Set(s) => s.mem_usage(),
         Value::Hash(h) => h.mem_usage(),
+        Value::Stream(s) => s.mem_usage(),
         #[allow(unreachable_patterns)]
         _ => 0,
     }

@@ -54,6 +54,19 @@ pub struct ShutdownFlags {
     pub force: bool,
 }
 
+impl From<crate::config::ShutdownFlags> for ShutdownFlags {
+    /// The flags of `shutdown-on-sigint` / `shutdown-on-sigterm`.
+    fn from(f: crate::config::ShutdownFlags) -> Self {
+        use crate::config::ShutdownFlags as C;
+        ShutdownFlags {
+            nosave: f.has(C::NOSAVE),
+            save: f.has(C::SAVE),
+            now: f.has(C::NOW),
+            force: f.has(C::FORCE),
+        }
+    }
+}
+
 fn shutdown(ctx: &mut Ctx) -> CmdResult {
     let mut f = ShutdownFlags::default();
     let mut abort = false;
@@ -76,10 +89,19 @@ fn shutdown(ctx: &mut Ctx) -> CmdResult {
         return Err(errors::SYNTAX);
     }
     if abort {
+        if ctx.srv.abort_shutdown() {
+            ctx.reply().ok();
+            return Ok(());
+        }
         return Err(CmdError::err("No shutdown in progress."));
     }
     if ctx.client.has(cf::MULTI) {
         return Err(CmdError::err("Command not allowed inside a transaction"));
+    }
+    if !f.now && crate::blocking::deny_blocking(ctx) {
+        return Err(CmdError::err(
+            "SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client",
+        ));
     }
     // A timed-out script leaves nothing consistent to save.
     if !f.nosave && ctx.srv.scripting.is_busy() {
@@ -87,6 +109,11 @@ fn shutdown(ctx: &mut Ctx) -> CmdResult {
     }
     if ctx.srv.prepare_for_shutdown(f) {
         crate::event_loop::exit_now(0);
+    }
+    if ctx.srv.shutdown_initiated() {
+        // Waiting for replicas: the reply comes if the shutdown fails or is aborted.
+        crate::blocking::block_for_shutdown(ctx);
+        return Ok(());
     }
     Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."))
 }

@@ -28,7 +28,7 @@ fn rand_unit() -> f64 {
 }
 
 /// Minutes since the epoch, 16 bits (Redis's LFUGetTimeInMinutes).
-fn lfu_minutes(now_ms: i64) -> u32 {
+pub(crate) fn lfu_minutes(now_ms: i64) -> u32 {
     ((now_ms / 1000 / 60) as u32) & 0xffff
 }
 

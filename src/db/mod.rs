@@ -142,6 +142,7 @@ impl Server {
             crate::commands::multi::touch_all_watched_keys_in_db(self, i);
             self.dbs[i].clear();
         }
+        crate::tracking::invalidate_on_flush(self, None);
         if with_functions {
             self.scripting.functions.clear();
         }
@@ -157,8 +158,19 @@ impl Server {
     ) {
         self.dbs[db].delete(key);
         self.stats.expired_keys += 1;
-        notify::notify_keyspace_event(self, current, notify::EXPIRED, "expired", key, db);
+        let mut current = current;
+        notify::notify_keyspace_event(
+            self,
+            current.as_deref_mut(),
+            notify::EXPIRED,
+            "expired",
+            key,
+            db,
+        );
         crate::commands::multi::touch_watched_key(self, db, key);
+        if self.tracking.active() {
+            crate::tracking::invalidate_key(self, current, 0, key, true);
+        }
         let cmd: &'static [u8] = if self.config.lazyfree_lazy_expire {
             b"UNLINK"
         } else {
@@ -311,8 +323,17 @@ impl<'a> Ctx<'a> {
     /// Invalidate WATCHes on `key` (Redis's signalModifiedKey).
     pub fn signal_modified(&mut self, key: &[u8]) {
         let db = self.client.db;
+        self.signal_modified_in(db, key);
+    }
+
+    /// [`Ctx::signal_modified`] for `key` in `db`: WATCH, blocked clients, tracking.
+    pub fn signal_modified_in(&mut self, db: usize, key: &[u8]) {
         crate::commands::multi::touch_watched_key(self.srv, db, key);
         crate::blocking::signal_key_as_ready(self.srv, db, key);
+        if self.srv.tracking.active() {
+            let id = self.client.id;
+            crate::tracking::invalidate_key(self.srv, Some(&mut *self.client), id, key, true);
+        }
     }
 
     /// Fire a keyspace notification for `key` in the client's db.

@@ -41,6 +41,8 @@ pub const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
 pub struct RdbWriter<W: Write> {
     w: W,
     digest: crc::Digest<'static, u64>,
+    /// `rdbcompression`: strings over 20 bytes are LZF-compressed when that saves space.
+    compress: bool,
 }
 
 impl<W: Write> RdbWriter<W> {
@@ -49,7 +51,14 @@ impl<W: Write> RdbWriter<W> {
         RdbWriter {
             w,
             digest: CRC64.digest(),
+            compress: false,
         }
+    }
+
+    /// With `rdbcompression` on or off (off by default).
+    pub fn compressed(mut self, on: bool) -> Self {
+        self.compress = on;
+        self
     }
 
     /// The underlying writer.
@@ -107,8 +116,28 @@ impl<W: Write> RdbWriter<W> {
                 }
             }
         }
+        if self.compress && b.len() > 20 && self.lzf_string(b)? {
+            return Ok(());
+        }
         self.len(b.len() as u64)?;
         self.raw(b)
+    }
+
+    /// An LZF-compressed string (rdbSaveLzfStringObject), when it saves at least four bytes.
+    fn lzf_string(&mut self, b: &[u8]) -> io::Result<bool> {
+        let Some(c) = crate::util::lzf::compress(b, b.len() - 4) else {
+            return Ok(false);
+        };
+        self.lzf_blob(&c, b.len())?;
+        Ok(true)
+    }
+
+    /// An already-compressed LZF blob of `raw_len` bytes (rdbSaveLzfBlob).
+    pub fn lzf_blob(&mut self, c: &[u8], raw_len: usize) -> io::Result<()> {
+        self.raw(&[0xC0 | ENC_LZF])?;
+        self.len(c.len() as u64)?;
+        self.len(raw_len as u64)?;
+        self.raw(c)
     }
 
     /// An integer as a string object (rdbSaveLongLongAsStringObject).
@@ -129,10 +158,10 @@ impl<W: Write> RdbWriter<W> {
 }
 
 /// Bytes the value would take in an RDB file (DEBUG OBJECT serializedlength).
-pub fn serialized_len(v: &Value) -> usize {
+pub fn serialized_len(v: &Value, compress: bool) -> usize {
     let mut counter = Counter(0);
     {
-        let mut w = RdbWriter::new(&mut counter);
+        let mut w = RdbWriter::new(&mut counter).compressed(compress);
         let _ = write_value(&mut w, v);
     }
     // Without the type byte, as Redis's rdbSavedObjectLen.
@@ -158,6 +187,7 @@ pub fn value_type(v: &Value) -> u8 {
         Value::ZSet(z) => z.rdb_type(),
         Value::Set(s) => s.rdb_type(),
         Value::Hash(h) => h.rdb_type(),
+        Value::Stream(_) => crate::types::stream::RDB_TYPE_STREAM_LISTPACKS_2,
     }
 }
 
@@ -173,6 +203,7 @@ pub fn write_payload<W: Write>(r: &mut RdbWriter<W>, v: &Value) -> io::Result<()
         Value::ZSet(z) => z.rdb_save(r),
         Value::Set(s) => s.rdb_save(r),
         Value::Hash(h) => h.rdb_save(r),
+        Value::Stream(s) => s.rdb_save(r),
     }
 }
 
@@ -238,7 +269,7 @@ pub fn write_rdb_ext<W: Write>(
     aof_base: bool,
 ) -> io::Result<W> {
     let delay = srv.config.rdb_key_save_delay;
-    let mut r = RdbWriter::new(w);
+    let mut r = RdbWriter::new(w).compressed(srv.config.rdbcompression);
     r.raw(format!("REDIS{:04}", RDB_VERSION).as_bytes())?;
     r.aux("redis-ver", crate::REDIS_VERSION.as_bytes())?;
     r.aux("redis-bits", b"64")?;
@@ -318,7 +349,7 @@ pub fn save(srv: &mut Server) -> io::Result<()> {
                     .unwrap_or_default(),
                 e
             );
-            srv.persistence.last_save_ok = false;
+            // Like rdbSave, a failed foreground save leaves lastbgsave_status alone.
         }
     }
     res
@@ -488,6 +519,10 @@ pub fn read_value(t: u8, r: &mut RdbReader, srv: &Server) -> io::Result<Value> {
             r,
             hash::Limits::of(&srv.config),
         )?)),
+        crate::types::stream::RDB_TYPE_STREAM_LISTPACKS
+        | crate::types::stream::RDB_TYPE_STREAM_LISTPACKS_2 => Ok(Value::Stream(Box::new(
+            crate::types::stream::Stream::rdb_load(t, r)?,
+        ))),
         other => Err(bad(&format!("Unknown RDB encoding type {}", other))),
     }
 }

@@ -998,6 +998,7 @@ impl Server {
         }
         c.master = Some(Box::new(mc));
         entry.insert(Some(Box::new(c)));
+        self.client_ids.insert(id, key);
         self.repl.link.master_key = Some(key);
         if !leftover.is_empty() {
             self.pending_reads.push(key);
@@ -1052,6 +1053,7 @@ impl Server {
             let _ = self.poll.registry().deregister(conn.source());
         }
         self.clients.remove(key);
+        self.client_ids.remove(&c.id);
         self.pending_writes.retain(|&k| k != key);
         self.pending_reads.retain(|&k| k != key);
         self.close_asap.retain(|&k| k != key);

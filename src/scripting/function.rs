@@ -601,7 +601,8 @@ pub fn write_functions<W: std::io::Write>(
 
 /// FUNCTION DUMP.
 pub fn function_dump(ctx: &mut Ctx) -> CmdResult {
-    let mut w = crate::persistence::rdb::RdbWriter::new(Vec::new());
+    let mut w = crate::persistence::rdb::RdbWriter::new(Vec::new())
+        .compressed(ctx.srv.config.rdbcompression);
     write_functions(ctx.srv, &mut w).map_err(|e| CmdError::err(e.to_string()))?;
     let mut payload = w.into_inner();
     crate::commands::dump::append_dump_footer(&mut payload);

@@ -740,14 +740,25 @@ pub fn number_of(v: &Value) -> Option<f64> {
     }
 }
 
-/// The message of an error raised from Rust (a hook's kill), without mlua's wrapping.
+/// The message of an error raised from Rust (a hook's kill) or caught by mlua, without
+/// mlua's wrapping: the "stack traceback:" mlua appends to errors it catches is cut, so a
+/// reply carries the text Redis gives.
 pub fn error_message(e: &mlua::Error) -> String {
-    match e {
+    let msg = match e {
         mlua::Error::RuntimeError(s) => s.clone(),
-        mlua::Error::CallbackError { cause, .. } => error_message(cause),
+        mlua::Error::CallbackError { cause, .. } => return error_message(cause),
         mlua::Error::SyntaxError { message, .. } => message.clone(),
         other => other.to_string(),
+    };
+    strip_traceback(msg)
+}
+
+/// `msg` without a trailing "\nstack traceback:..." section.
+pub fn strip_traceback(mut msg: String) -> String {
+    if let Some(i) = msg.find("\nstack traceback:") {
+        msg.truncate(i);
     }
+    msg
 }
 
 // ---- RESP reply → Lua (redisProtocolToLuaType) ----
@@ -940,12 +951,7 @@ pub fn lua_to_reply(
 
 /// `(long long)` of a Lua number, as C converts it on x86-64.
 fn lua_number_to_i64(n: f64) -> i64 {
-    // ±2^63: outside of it the cast to i64 would saturate.
-    if n.is_nan() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) {
-        i64::MIN
-    } else {
-        n as i64
-    }
+    super::libs::c_f64_to_i64(n)
 }
 
 fn table_to_reply(

@@ -88,6 +88,10 @@ pub struct RunCtx {
     pub caller_db: usize,
     /// Keyspace reads and writes of the caller (for tracking and ACL).
     pub caller_user: Option<crate::acl::UserId>,
+    /// The caller's id, and its tracking options when it tracks keys in default mode
+    /// (its declared keys are remembered when the script reads).
+    pub caller_id: u64,
+    pub caller_tracking: Option<crate::tracking::ClientTracking>,
 }
 
 /// Scripting state owned by the server.
@@ -321,6 +325,9 @@ impl Server {
             caller_argv: argv.to_vec(),
             caller_db: caller.db,
             caller_user: caller.user,
+            caller_id: caller.id,
+            caller_tracking: (caller.has(cf::TRACKING) && !caller.tracking.bcast)
+                .then(|| caller.tracking.clone()),
         });
         Ok(())
     }

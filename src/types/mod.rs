@@ -8,6 +8,7 @@ pub mod object;
 pub mod quicklist;
 pub mod set;
 pub mod skiplist;
+pub mod stream;
 pub mod ziplist;
 pub mod zipmap;
 pub mod zset;

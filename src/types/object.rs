@@ -117,6 +117,7 @@ pub enum Value {
     ZSet(crate::types::zset::ZSet),
     Set(crate::types::set::Set),
     Hash(crate::types::hash::Hash),
+    Stream(Box<crate::types::stream::Stream>),
 }
 
 impl Value {
@@ -128,6 +129,7 @@ impl Value {
             Value::ZSet(_) => "zset",
             Value::Set(_) => "set",
             Value::Hash(_) => "hash",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -139,6 +141,7 @@ impl Value {
             Value::ZSet(_) => 3,
             Value::Set(_) => 2,
             Value::Hash(_) => 4,
+            Value::Stream(_) => 6,
         }
     }
 
@@ -156,6 +159,7 @@ impl Value {
             Value::ZSet(z) => z.digest(d),
             Value::Set(s) => s.digest(d),
             Value::Hash(h) => h.digest(d),
+            Value::Stream(s) => s.digest(d),
         }
     }
 
@@ -167,6 +171,7 @@ impl Value {
             Value::ZSet(z) => z.encoding(),
             Value::Set(s) => s.encoding(),
             Value::Hash(h) => h.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 }

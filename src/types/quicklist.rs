@@ -790,12 +790,7 @@ impl Quicklist {
             match &n.body {
                 Body::Packed(lp) => w.string(lp.as_bytes())?,
                 Body::Plain(b) => w.string(b)?,
-                Body::Lzf { data, .. } => {
-                    w.raw(&[0xC3])?;
-                    w.len(data.len() as u64)?;
-                    w.len(n.sz as u64)?;
-                    w.raw(data)?;
-                }
+                Body::Lzf { data, .. } => w.lzf_blob(data, n.sz)?,
             }
         }
         Ok(())

@@ -1117,6 +1117,106 @@ fn rewrite_object(out: &mut Vec<u8>, key: &[u8], v: &Value) {
             }
             flush(out, &mut batch);
         }
+        Value::Stream(s) => rewrite_stream(out, k, s),
+    }
+}
+
+/// The commands rebuilding a stream (rewriteStreamObject): XADDs (or the XADD MAXLEN 0 trick
+/// for an empty stream), XSETID with the counters, and per group XGROUP CREATE plus an XCLAIM
+/// per pending entry or XGROUP CREATECONSUMER for a consumer without any.
+fn rewrite_stream(out: &mut Vec<u8>, k: Bytes, s: &crate::types::stream::Stream) {
+    use crate::types::stream::StreamId;
+    let enc = crate::replication::encode_command;
+    let b = Bytes::from_static;
+    let id_arg = |id: StreamId| Bytes::from(id.to_vec());
+    let int_arg = |n: i64| Bytes::from(n.to_string());
+    if s.length > 0 {
+        s.range(StreamId::MIN, StreamId::MAX, false, |e| {
+            let mut argv = Vec::with_capacity(3 + 2 * e.fields.len());
+            argv.extend([b(b"XADD"), k.clone(), id_arg(e.id)]);
+            for (f, v) in &e.fields {
+                argv.push(Bytes::from(f.to_vec()));
+                argv.push(Bytes::from(v.to_vec()));
+            }
+            enc(out, &argv);
+            true
+        });
+    } else {
+        enc(
+            out,
+            &[
+                b(b"XADD"),
+                k.clone(),
+                b(b"MAXLEN"),
+                b(b"0"),
+                id_arg(StreamId::new(0, 1)),
+                b(b"x"),
+                b(b"y"),
+            ],
+        );
+    }
+    enc(
+        out,
+        &[
+            b(b"XSETID"),
+            k.clone(),
+            id_arg(s.last_id),
+            b(b"ENTRIESADDED"),
+            int_arg(s.entries_added as i64),
+            b(b"MAXDELETEDID"),
+            id_arg(s.max_deleted_entry_id),
+        ],
+    );
+    for (name, g) in &s.groups {
+        let gname = Bytes::from(name.clone());
+        enc(
+            out,
+            &[
+                b(b"XGROUP"),
+                b(b"CREATE"),
+                k.clone(),
+                gname.clone(),
+                id_arg(g.last_id),
+                b(b"ENTRIESREAD"),
+                int_arg(g.entries_read),
+            ],
+        );
+        for (cname, c) in &g.consumers {
+            let cn = Bytes::from(cname.clone());
+            if c.pel.is_empty() {
+                enc(
+                    out,
+                    &[
+                        b(b"XGROUP"),
+                        b(b"CREATECONSUMER"),
+                        k.clone(),
+                        gname.clone(),
+                        cn,
+                    ],
+                );
+                continue;
+            }
+            for id in &c.pel {
+                let Some(nack) = g.pel.get(id) else { continue };
+                enc(
+                    out,
+                    &[
+                        b(b"XCLAIM"),
+                        k.clone(),
+                        gname.clone(),
+                        cn.clone(),
+                        b(b"0"),
+                        id_arg(*id),
+                        b(b"TIME"),
+                        int_arg(nack.delivery_time),
+                        b(b"RETRYCOUNT"),
+                        int_arg(nack.delivery_count as i64),
+                        b(b"JUSTID"),
+                        b(b"FORCE"),
+                    ],
+                );
+            }
+        }
     }
 }
 
