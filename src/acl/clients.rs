@@ -38,6 +38,20 @@ impl Server {
         argv: &[Bytes],
         context: Context,
     ) -> Result<(), Denied> {
+        self.acl_check_logged_as(c, c, id, argv, context)
+    }
+
+    /// [`Server::acl_check`] for `c`'s user, logging `log_as` as the client (a script's
+    /// caller rather than the script client).
+    #[inline]
+    pub fn acl_check_logged_as(
+        &mut self,
+        c: &Client,
+        log_as: &Client,
+        id: usize,
+        argv: &[Bytes],
+        context: Context,
+    ) -> Result<(), Denied> {
         let Some(uid) = c.user else {
             return Ok(());
         };
@@ -56,7 +70,7 @@ impl Server {
                 Denied::Channel(i) => (Reason::Channel, argv[i].to_vec()),
             };
             let username = u.name.clone();
-            self.acl_log(c, reason, context, object, username);
+            self.acl_log(log_as, reason, context, object, username);
         }
         res
     }

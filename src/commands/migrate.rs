@@ -182,12 +182,15 @@ fn migrate(ctx: &mut Ctx) -> CmdResult {
                 return Err(crate::command::errors::SYNTAX);
             }
             j += 1;
+            ctx.redact(j);
             auth = Some((None, ctx.argv[j].clone()));
         } else if is(a, "auth2") {
             if more < 2 {
                 return Err(crate::command::errors::SYNTAX);
             }
             auth = Some((Some(ctx.argv[j + 1].clone()), ctx.argv[j + 2].clone()));
+            ctx.redact(j + 1);
+            ctx.redact(j + 2);
             j += 2;
         } else if is(a, "keys") {
             if !ctx.arg(3).is_empty() {

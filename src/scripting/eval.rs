@@ -460,13 +460,13 @@ pub fn lua_redis_call(
         )?;
         return Ok((Value::Table(t), raise, false));
     }
-    let out = with_active(|srv, _caller| {
+    let out = with_active(|srv, caller| {
         let Some(mut sc) = srv.scripting.client.take() else {
             return Err("-ERR the script client is busy".to_string());
         };
         sc.reply.buf.clear();
         sc.reply.sent = 0;
-        let res = srv.script_call(&mut sc, &argv);
+        let res = srv.script_call(&mut sc, caller, &argv);
         let reply = std::mem::take(&mut sc.reply.buf);
         sc.reply.sent = 0;
         srv.scripting.client = Some(sc);

@@ -405,7 +405,13 @@ impl Server {
     /// Run a command for `redis.call` / `redis.pcall` (scriptCall): the checks Redis applies
     /// to commands from scripts, then `call()` on the script client. The reply is left in
     /// the script client's buffer; an error returned here was not written.
-    pub fn script_call(&mut self, sc: &mut Client, argv: &[Bytes]) -> Result<(), String> {
+    /// `caller` is the client that ran the script (the ACL log shows it).
+    pub fn script_call(
+        &mut self,
+        sc: &mut Client,
+        caller: &Client,
+        argv: &[Bytes],
+    ) -> Result<(), String> {
         let id = match self.commands.lookup(argv) {
             Lookup::Found(id) => id,
             _ => return Err("Unknown Redis command called from script".to_string()),
@@ -435,7 +441,9 @@ impl Server {
                 "Can not execute the command on a stale replica".into(),
             );
         }
-        if let Err(d) = self.acl_check(sc, id, argv, crate::acl::log::Context::Lua) {
+        if let Err(d) =
+            self.acl_check_logged_as(sc, caller, id, argv, crate::acl::log::Context::Lua)
+        {
             return reject(
                 self,
                 format!("The user executing the script {}", acl_error_message(d)),
