@@ -327,6 +327,16 @@ impl Server {
 
     /// Dispatch one batch of readiness events.
     fn handle_events(&mut self, events: &Events) {
+        // Remembered for a long command run from this batch (process_events_while_blocked).
+        self.batch_readable.clear();
+        self.batch_readable.extend(
+            events
+                .iter()
+                .filter(|ev| {
+                    ev.token().0 < LISTENER_BASE - 16 && (ev.is_readable() || ev.is_read_closed())
+                })
+                .map(|ev| ev.token().0),
+        );
         let retry = std::mem::take(&mut self.pending_reads);
         for key in retry {
             self.handle_readable(key);
@@ -367,6 +377,11 @@ impl Server {
             .nested_events
             .take()
             .unwrap_or_else(|| Events::with_capacity(128));
+        // Readiness is edge-triggered: clients whose events sit unhandled in the outer batch
+        // (behind the command now running) are never reported again, so read them here.
+        for key in std::mem::take(&mut self.batch_readable) {
+            self.handle_readable(key);
+        }
         for _ in 0..4 {
             self.flush_pending_writes();
             if self.poll.poll(&mut events, Some(Duration::ZERO)).is_err() || events.is_empty() {

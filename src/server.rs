@@ -133,6 +133,8 @@ pub struct Server {
     pub events: Option<Events>,
     /// Events buffer of the nested loop that serves clients during long operations.
     pub nested_events: Option<Events>,
+    /// Client slab keys reported readable in the batch being handled.
+    pub batch_readable: Vec<usize>,
     /// Read end of the signal self-pipe.
     pub signals: Option<mio::net::UnixStream>,
     pub listeners: Vec<Listener>,
@@ -297,6 +299,7 @@ impl Server {
             poll: Poll::new()?,
             events: Some(Events::with_capacity(1024)),
             nested_events: None,
+            batch_readable: Vec::new(),
             signals: None,
             listeners: Vec::new(),
             active_binds: Vec::new(),
@@ -620,6 +623,7 @@ impl Server {
         if self.finish_shutdown_steps() {
             // Best effort: what replicas (and clients) still have pending goes out first.
             self.flush_pending_writes();
+            self.close_listeners();
             log::warn!("Redis is now ready to exit, bye bye...");
             return true;
         }
@@ -718,6 +722,13 @@ impl Server {
             }
         }
         true
+    }
+
+    /// Close the listening sockets before exiting (closeListeningSockets), so a client that
+    /// connects after SHUTDOWN is refused rather than accepted by a dying process.
+    fn close_listeners(&mut self) {
+        // Closing a socket also removes it from the poller.
+        self.listeners.clear();
     }
 }
 

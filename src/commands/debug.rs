@@ -205,10 +205,12 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
         ("object", 3) => {
             let key = ctx.argv[2].clone();
             let compress = ctx.srv.config.rdbcompression;
-            let (o, r) = ctx.read(&key);
-            let Some(o) = o else {
+            // A raw lookup, as Redis's: no lazy expiry, no access stamp.
+            let db = ctx.client.db;
+            let Some(o) = ctx.srv.dbs[db].keys.get(&key[..]) else {
                 return Err(errors::NO_SUCH_KEY);
             };
+            let r = &mut ctx.client.reply;
             let mut s = format!(
                 "Value at:0x0 refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:0",
                 o.value.encoding(),

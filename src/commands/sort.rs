@@ -170,7 +170,11 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
             z.convert_to_skiplist();
         }
     }
-    if dontsort && kind == Kind::Set && store.is_some() {
+    // A set has no order: stored or script results are made deterministic by sorting.
+    if dontsort
+        && kind == Kind::Set
+        && (store.is_some() || ctx.client.has(crate::client::flags::SCRIPT))
+    {
         dontsort = false;
         alpha = true;
         sortby = None;
