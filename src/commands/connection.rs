@@ -74,6 +74,7 @@ fn reset(ctx: &mut Ctx) -> CmdResult {
     crate::commands::multi::unwatch_all(ctx.srv, ctx.client);
     crate::commands::pubsub::unsubscribe_all(ctx.srv, ctx.client);
     crate::commands::server::stop_monitor(ctx.srv, ctx.client);
+    crate::tracking::disable(ctx.srv, ctx.client);
     ctx.client.db = 0;
     ctx.client.reply.resp = 2;
     ctx.client.name = None;
