@@ -52,6 +52,24 @@ pub fn apply(srv: &mut Server, new: &Config, _old: &Config, action: Apply) -> Re
                 .trim_backlog(size, crate::replication::backlog::TRIM_BLOCKS_PER_CALL);
             Ok(())
         }
+        Apply::Maxmemory => {
+            // Like Redis's updateMaxmemory: warn when already over, and let the eviction
+            // timer bring memory down (the next command also evicts before running).
+            let saved = srv.config.maxmemory;
+            srv.config.maxmemory = new.maxmemory;
+            crate::evict::refresh_expand_limit(srv);
+            srv.config.maxmemory = saved;
+            if new.maxmemory > 0 {
+                let used = crate::alloc::used_memory()
+                    .saturating_sub(crate::evict::not_counted_memory(srv))
+                    as u64;
+                if new.maxmemory < used {
+                    log::warn!("WARNING: the new maxmemory value set via CONFIG SET ({}) is smaller than the current memory usage ({}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.", new.maxmemory, used);
+                }
+                crate::evict::start_eviction_time_proc(srv);
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }

@@ -332,13 +332,22 @@ impl Server {
             );
             return false;
         }
-        if self.config.maxmemory > 0 && self.oom_rejects(c, spec, cflags) {
-            self.reject(
-                c,
-                Some(id),
-                &CmdError::Static("OOM command not allowed when used memory > 'maxmemory'."),
-            );
-            return false;
+        // maxmemory: evict first, then refuse what may grow memory if that did not help. Not
+        // while a timed-out script holds the server (its propagation must not mix with the
+        // evictions' DELs).
+        if self.config.maxmemory > 0 && !self.scripting.is_busy() {
+            let out_of_memory =
+                crate::evict::perform_evictions(self, Some(&mut *c)) == crate::evict::EvictResult::Fail;
+            if out_of_memory && rejects_on_oom(c, spec.name, cflags | mflags) {
+                self.reject(
+                    c,
+                    Some(id),
+                    &CmdError::Static("OOM command not allowed when used memory > 'maxmemory'."),
+                );
+                return false;
+            }
+            // Scripts check their first write against the state at the start of the command.
+            self.pre_command_oom_state = out_of_memory;
         }
         if (is_write || spec.name == "ping") && !obey {
             if let Some(msg) = self.disk_error_message() {
@@ -434,24 +443,6 @@ impl Server {
             self.propagate_pending(false);
         }
         false
-    }
-
-    /// Would this command be refused for memory now? Commands that may grow memory are, and
-    /// inside MULTI so is queuing anything but EXEC/DISCARD/QUIT/RESET; EXEC counts as growing
-    /// when a queued command does. (The eviction part of Redis's performEvictions is not here:
-    /// memory over the limit simply fails.)
-    fn oom_rejects(&self, c: &Client, spec: &crate::command::CommandSpec, cflags: u64) -> bool {
-        let denyoom = cflags & flags::DENYOOM != 0
-            || (spec.name == "exec"
-                && c.multi_queue
-                    .iter()
-                    .any(|q| match self.commands.lookup(&q.argv) {
-                        Lookup::Found(id) => self.commands.entries[id].spec.has(flags::DENYOOM),
-                        _ => false,
-                    }));
-        let in_multi =
-            c.has(cf::MULTI) && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
-        (denyoom || in_multi) && crate::alloc::used_memory() > self.config.maxmemory as usize
     }
 
     /// Execute command `id` for client `c` (Redis's call()).
@@ -594,4 +585,12 @@ impl Server {
 /// with `local` allow these only.
 pub fn is_local(c: &Client) -> bool {
     c.has(cf::UNIX_SOCKET) || c.addr.starts_with("127.0.0.1:") || c.addr.starts_with("::1:")
+}
+
+/// Is this command refused when memory is over the limit with nothing to evict? Commands
+/// that may grow memory are (`cmd_flags` includes the flags of the commands EXEC will run), and
+/// inside MULTI so is queuing anything but EXEC/DISCARD/QUIT/RESET.
+fn rejects_on_oom(c: &Client, name: &str, cmd_flags: u64) -> bool {
+    cmd_flags & flags::DENYOOM != 0
+        || (c.has(cf::MULTI) && !matches!(name, "exec" | "discard" | "quit" | "reset"))
 }

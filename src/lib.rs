@@ -11,6 +11,7 @@ pub mod config_apply;
 pub mod crash;
 pub mod db;
 pub mod dispatch;
+pub mod evict;
 pub mod event_loop;
 pub mod info;
 pub mod latency;

@@ -27,6 +27,10 @@ pub struct Stats {
     pub net_output_bytes: u64,
     pub expired_keys: u64,
     pub evicted_keys: u64,
+    /// When memory went over `maxmemory` without eviction catching up (None: it did not).
+    pub eviction_exceeded_since: Option<Instant>,
+    /// Time spent over `maxmemory` in past episodes, µs.
+    pub total_eviction_exceeded_us: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
     pub total_error_replies: u64,
@@ -201,6 +205,11 @@ pub struct Server {
     pub blocking: crate::blocking::Blocking,
     /// Active expiry's state between cycles and its statistics.
     pub expire_cycle: crate::db::expire::CycleState,
+    /// Key eviction under `maxmemory`: the sampling pool and the eviction timer.
+    pub evict: crate::evict::Evictor,
+    /// The command being executed started over `maxmemory` with nothing to evict (scripts
+    /// refuse their first write then, even if memory changes while they run).
+    pub pre_command_oom_state: bool,
     pub persistence: crate::persistence::PersistenceState,
     /// used_memory right after start-up (INFO used_memory_startup).
     pub startup_memory: usize,
@@ -332,6 +341,8 @@ impl Server {
                 ..Default::default()
             },
             expire_cycle: Default::default(),
+            evict: Default::default(),
+            pre_command_oom_state: false,
             startup_memory: 0,
             error_snapshot: 0,
             oom_score_adj_base: None,
@@ -410,6 +421,7 @@ impl Server {
             self.stats.inst[INST_NET_INPUT].track(now, nin);
             self.stats.inst[INST_NET_OUTPUT].track(now, nout);
         }
+        crate::evict::refresh_expand_limit(self);
         let used = crate::alloc::used_memory();
         if used > self.stats.peak_memory {
             self.stats.peak_memory = used;

@@ -34,10 +34,21 @@ pub struct Db {
 impl Db {
     /// An empty database number `id`.
     pub fn new(id: usize) -> Db {
-        Db {
+        let mut db = Db {
             id,
             ..Default::default()
-        }
+        };
+        db.guard_tables();
+        db
+    }
+
+    /// The keyspace tables do not grow when the new table would take memory over
+    /// `maxmemory` (Redis's dictExpandAllowed on the db dict types).
+    fn guard_tables(&mut self) {
+        self.keys
+            .set_expand_allowed(crate::evict::keyspace_expand_allowed);
+        self.expires
+            .set_expand_allowed(crate::evict::keyspace_expand_allowed);
     }
 
     /// Number of keys.
@@ -116,6 +127,7 @@ impl Db {
         let n = self.keys.len();
         self.keys = Dict::new();
         self.expires = Dict::new();
+        self.guard_tables();
         self.avg_ttl = 0;
         self.expires_cursor = 0;
         n
@@ -158,7 +170,7 @@ impl Server {
         self.dbs[db].delete(key);
         self.stats.expired_keys += 1;
         notify::notify_keyspace_event(self, current, notify::EXPIRED, "expired", key, db);
-        crate::commands::multi::touch_watched_key(self, db, key);
+        self.signal_modified_key(db, key);
         let cmd: &'static [u8] = if self.config.lazyfree_lazy_expire {
             b"UNLINK"
         } else {
@@ -173,6 +185,13 @@ impl Server {
                 ],
             );
         }
+    }
+
+    /// A key's value changed or the key went away (Redis's signalModifiedKey): WATCHes on it
+    /// are invalidated. Client-side caching invalidation belongs here too, so every write
+    /// path (commands, expiry, eviction) reaches it.
+    pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
+        crate::commands::multi::touch_watched_key(self, db, key);
     }
 
     /// Is an absolute expiry time already in the past, so that setting it deletes the key
@@ -311,7 +330,7 @@ impl<'a> Ctx<'a> {
     /// Invalidate WATCHes on `key` (Redis's signalModifiedKey).
     pub fn signal_modified(&mut self, key: &[u8]) {
         let db = self.client.db;
-        crate::commands::multi::touch_watched_key(self.srv, db, key);
+        self.srv.signal_modified_key(db, key);
         crate::blocking::signal_key_as_ready(self.srv, db, key);
     }
 
