@@ -332,6 +332,11 @@ impl Server {
             );
             return false;
         }
+        // Clients over maxmemory-clients go first (possibly this one: its command is dropped).
+        if self.config.maxmemory_clients != 0 && crate::evict::evict_clients(self, Some(&mut *c))
+        {
+            return false;
+        }
         // maxmemory: evict first, then refuse what may grow memory if that did not help. Not
         // while a timed-out script holds the server (its propagation must not mix with the
         // evictions' DELs).

@@ -13,6 +13,10 @@
 //! of a deletion: WATCH (and later client tracking) invalidation, an `evicted` keyspace event,
 //! a DEL or UNLINK propagated to replicas and the AOF, and the `evicted_keys` statistic.
 //!
+//! Client eviction (`maxmemory-clients`, Redis's evictClients) lives here too: when normal
+//! and pubsub clients together use more memory than their limit, the biggest evictable ones
+//! are disconnected, before keys are considered.
+//!
 //! Only the reactor thread runs this; nothing here blocks.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +24,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::client::Client;
+use crate::client::{flags as cflags, Client};
 use crate::config::MaxmemoryPolicy;
 use crate::db::{notify, Sds};
 use crate::server::Server;
@@ -436,6 +440,77 @@ pub fn exceeded_time_ms(srv: &Server) -> (u64, u64) {
         (srv.stats.total_eviction_exceeded_us + current) / 1000,
         current / 1000,
     )
+}
+
+// ---------------------------------------------------------------------------
+// Client eviction (maxmemory-clients)
+// ---------------------------------------------------------------------------
+
+/// May `c` be disconnected to reclaim client memory (Redis's clientEvictionAllowed)? Normal
+/// and pubsub clients may, unless they asked for CLIENT NO-EVICT; masters and replicas never.
+fn client_evictable(c: &Client) -> bool {
+    !c.has(cflags::NO_EVICT) && counts_as_client_memory(c)
+}
+
+/// Normal and pubsub clients (MONITORs included) make up the memory `maxmemory-clients`
+/// limits; the master link and replicas do not.
+fn counts_as_client_memory(c: &Client) -> bool {
+    !c.has(cflags::MASTER) && !(c.has(cflags::SLAVE) && !c.has(cflags::MONITOR))
+}
+
+/// Disconnect the clients using the most memory while normal and pubsub clients together use
+/// more than `maxmemory-clients` (Redis's evictClients; it keeps clients in memory-size
+/// buckets, we rank them when the limit is hit). `current`, the client whose command is about
+/// to run, may be one of them: it is then marked to close and true is returned, and its
+/// command must not run.
+pub fn evict_clients(srv: &mut Server, mut current: Option<&mut Client>) -> bool {
+    let limit = srv.config.maxmemory_clients_bytes() as usize;
+    if limit == 0 {
+        return false;
+    }
+    let mut total = 0;
+    // (memory, slab key) of each evictable client.
+    let mut candidates = Vec::new();
+    let cur_key = current.as_deref().map(|c| c.key);
+    let others = srv.clients.iter().filter_map(|(_, c)| c.as_deref());
+    for c in others.chain(current.as_deref()) {
+        if !counts_as_client_memory(c) {
+            continue;
+        }
+        let mem = c.memory_usage().1;
+        total += mem;
+        if client_evictable(c) {
+            candidates.push((mem, c.key));
+        }
+    }
+    if total < limit {
+        return false;
+    }
+    candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let mut evicted_current = false;
+    for (mem, key) in candidates {
+        if total < limit {
+            break;
+        }
+        if Some(key) == cur_key {
+            if let Some(c) = current.as_deref_mut() {
+                log::info!("Evicting client: {}", srv.client_info(c));
+                c.flags |= cflags::CLOSE_ASAP;
+                evicted_current = true;
+            }
+        } else {
+            if let Some(Some(c)) = srv.clients.get(key) {
+                log::info!("Evicting client: {}", srv.client_info(c));
+            }
+            srv.close_client(key);
+        }
+        srv.stats.evicted_clients += 1;
+        total -= mem;
+    }
+    if total >= limit {
+        log::warn!("Over client maxmemory after evicting all evictable clients");
+    }
+    evicted_current
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ pub struct Stats {
     pub net_output_bytes: u64,
     pub expired_keys: u64,
     pub evicted_keys: u64,
+    /// Clients disconnected by `maxmemory-clients`.
+    pub evicted_clients: u64,
     /// When memory went over `maxmemory` without eviction catching up (None: it did not).
     pub eviction_exceeded_since: Option<Instant>,
     /// Time spent over `maxmemory` in past episodes, µs.
@@ -519,6 +521,9 @@ impl Server {
             self.aof_flush(false);
         }
         self.flush_pending_writes();
+        if self.config.maxmemory_clients != 0 {
+            crate::evict::evict_clients(self, None);
+        }
         let closing = std::mem::take(&mut self.close_asap);
         for key in closing {
             self.close_client(key);
