@@ -333,16 +333,15 @@ impl Server {
             return false;
         }
         // Clients over maxmemory-clients go first (possibly this one: its command is dropped).
-        if self.config.maxmemory_clients != 0 && crate::evict::evict_clients(self, Some(&mut *c))
-        {
+        if self.config.maxmemory_clients != 0 && crate::evict::evict_clients(self, Some(&mut *c)) {
             return false;
         }
         // maxmemory: evict first, then refuse what may grow memory if that did not help. Not
         // while a timed-out script holds the server (its propagation must not mix with the
         // evictions' DELs).
         if self.config.maxmemory > 0 && !self.scripting.is_busy() {
-            let out_of_memory =
-                crate::evict::perform_evictions(self, Some(&mut *c)) == crate::evict::EvictResult::Fail;
+            let out_of_memory = crate::evict::perform_evictions(self, Some(&mut *c))
+                == crate::evict::EvictResult::Fail;
             if out_of_memory && rejects_on_oom(c, spec.name, cflags | mflags) {
                 self.reject(
                     c,

@@ -127,7 +127,10 @@ impl EvictionPool {
 
     /// Take the best candidate that `exists` confirms, dropping the "ghosts" (keys deleted
     /// since they were sampled) met on the way.
-    pub fn pop_best(&mut self, mut exists: impl FnMut(usize, &[u8]) -> bool) -> Option<(usize, Sds)> {
+    pub fn pop_best(
+        &mut self,
+        mut exists: impl FnMut(usize, &[u8]) -> bool,
+    ) -> Option<(usize, Sds)> {
         while let Some(e) = self.entries.pop() {
             if exists(e.db, &e.key) {
                 return Some((e.db, e.key));
@@ -342,9 +345,7 @@ pub fn perform_evictions(srv: &mut Server, mut current: Option<&mut Client>) -> 
     }
     let result = match memory_to_free(srv) {
         None => EvictResult::Ok,
-        Some(_) if srv.config.maxmemory_policy == MaxmemoryPolicy::NoEviction => {
-            EvictResult::Fail
-        }
+        Some(_) if srv.config.maxmemory_policy == MaxmemoryPolicy::NoEviction => EvictResult::Fail,
         Some(to_free) => evict_keys(srv, to_free, &mut current),
     };
     update_exceeded_time(srv, result);
@@ -386,7 +387,10 @@ fn evict_keys(srv: &mut Server, to_free: usize, current: &mut Option<&mut Client
             db,
         );
         let cmd: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
-        srv.also_propagate(db, vec![Bytes::from_static(cmd), Bytes::from(key.into_vec())]);
+        srv.also_propagate(
+            db,
+            vec![Bytes::from_static(cmd), Bytes::from(key.into_vec())],
+        );
         keys_freed += 1;
         if keys_freed % 16 == 0 {
             // Freeing in the background would be checked here; deletions are synchronous,
