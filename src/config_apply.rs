@@ -124,6 +124,7 @@ pub fn set_oom_score_adj(srv: &mut Server, cfg: &Config, class: OomClass) {
 
 /// After CONFIG SET (success or rollback): refresh state derived from the config.
 pub fn after_set(srv: &mut Server) {
+    srv.memory_limits = srv.config.maxmemory > 0 || srv.config.maxmemory_clients != 0;
     srv.hz = srv.config.hz.clamp(1, 500) as i32;
     crate::log::set_verbosity(srv.config.loglevel as u8);
     srv.slowlog.trim(srv.config.slowlog_max_len as usize);

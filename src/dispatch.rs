@@ -332,26 +332,9 @@ impl Server {
             );
             return false;
         }
-        // Clients over maxmemory-clients go first (possibly this one: its command is dropped).
-        if self.config.maxmemory_clients != 0 && crate::evict::evict_clients(self, Some(&mut *c)) {
+        // maxmemory / maxmemory-clients; with neither set this is the only cost.
+        if self.memory_limits && self.enforce_memory_limits(c, id, cflags | mflags) {
             return false;
-        }
-        // maxmemory: evict first, then refuse what may grow memory if that did not help. Not
-        // while a timed-out script holds the server (its propagation must not mix with the
-        // evictions' DELs).
-        if self.config.maxmemory > 0 && !self.scripting.is_busy() {
-            let out_of_memory = crate::evict::perform_evictions(self, Some(&mut *c))
-                == crate::evict::EvictResult::Fail;
-            if out_of_memory && rejects_on_oom(c, spec.name, cflags | mflags) {
-                self.reject(
-                    c,
-                    Some(id),
-                    &CmdError::Static("OOM command not allowed when used memory > 'maxmemory'."),
-                );
-                return false;
-            }
-            // Scripts check their first write against the state at the start of the command.
-            self.pre_command_oom_state = out_of_memory;
         }
         if (is_write || spec.name == "ping") && !obey {
             if let Some(msg) = self.disk_error_message() {
@@ -446,6 +429,34 @@ impl Server {
             crate::blocking::handle_clients_blocked_on_keys(self);
             self.propagate_pending(false);
         }
+        false
+    }
+
+    /// The memory part of processCommand: evict clients over `maxmemory-clients` (possibly
+    /// this one: its command is then dropped), then keys over `maxmemory`, and refuse what may
+    /// grow memory if nothing could be evicted. Not while a timed-out script holds the server
+    /// (its propagation must not mix with the evictions' DELs). True when the command must
+    /// not run.
+    fn enforce_memory_limits(&mut self, c: &mut Client, id: usize, cmd_flags: u64) -> bool {
+        if self.config.maxmemory_clients != 0 && crate::evict::evict_clients(self, Some(&mut *c)) {
+            return true;
+        }
+        if self.config.maxmemory == 0 || self.scripting.is_busy() {
+            return false;
+        }
+        let out_of_memory =
+            crate::evict::perform_evictions(self, Some(&mut *c)) == crate::evict::EvictResult::Fail;
+        let name = self.commands.entries[id].spec.name;
+        if out_of_memory && rejects_on_oom(c, name, cmd_flags) {
+            self.reject(
+                c,
+                Some(id),
+                &CmdError::Static("OOM command not allowed when used memory > 'maxmemory'."),
+            );
+            return true;
+        }
+        // Scripts check their first write against the state at the start of the command.
+        self.pre_command_oom_state = out_of_memory;
         false
     }
 

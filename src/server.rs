@@ -212,6 +212,8 @@ pub struct Server {
     /// The command being executed started over `maxmemory` with nothing to evict (scripts
     /// refuse their first write then, even if memory changes while they run).
     pub pre_command_oom_state: bool,
+    /// `maxmemory` or `maxmemory-clients` is set: commands go through eviction first.
+    pub memory_limits: bool,
     pub persistence: crate::persistence::PersistenceState,
     /// used_memory right after start-up (INFO used_memory_startup).
     pub startup_memory: usize,
@@ -345,6 +347,7 @@ impl Server {
             expire_cycle: Default::default(),
             evict: Default::default(),
             pre_command_oom_state: false,
+            memory_limits: config.maxmemory > 0 || config.maxmemory_clients != 0,
             startup_memory: 0,
             error_snapshot: 0,
             oom_score_adj_base: None,
