@@ -462,6 +462,18 @@ fn counts_as_client_memory(c: &Client) -> bool {
     !c.has(cflags::MASTER) && !(c.has(cflags::SLAVE) && !c.has(cflags::MONITOR))
 }
 
+/// The memory a client holds for the purpose of `maxmemory-clients`: like CLIENT LIST's
+/// tot-mem, but with the reply buffer's real allocation (what `used_memory` sees), so client
+/// eviction triggers before the same bytes push keys out.
+fn client_memory(c: &Client) -> usize {
+    let (obuf, total) = c.memory_usage();
+    (total - obuf - crate::resp::reply::REPLY_CHUNK_BYTES)
+        + c.reply
+            .buf
+            .capacity()
+            .max(crate::resp::reply::REPLY_CHUNK_BYTES)
+}
+
 /// Disconnect the clients using the most memory while normal and pubsub clients together use
 /// more than `maxmemory-clients` (Redis's evictClients; it keeps clients in memory-size
 /// buckets, we rank them when the limit is hit). `current`, the client whose command is about
@@ -481,7 +493,7 @@ pub fn evict_clients(srv: &mut Server, mut current: Option<&mut Client>) -> bool
         if !counts_as_client_memory(c) {
             continue;
         }
-        let mem = c.memory_usage().1;
+        let mem = client_memory(c);
         total += mem;
         if client_evictable(c) {
             candidates.push((mem, c.key));
