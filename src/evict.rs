@@ -392,7 +392,7 @@ fn evict_keys(srv: &mut Server, to_free: usize, current: &mut Option<&mut Client
             vec![Bytes::from_static(cmd), Bytes::from(key.into_vec())],
         );
         keys_freed += 1;
-        if keys_freed % 16 == 0 {
+        if keys_freed.is_multiple_of(16) {
             // Freeing in the background would be checked here; deletions are synchronous,
             // so only the time budget matters.
             if lazy && memory_to_free(srv).is_none() {
@@ -459,7 +459,7 @@ fn client_evictable(c: &Client) -> bool {
 /// Normal and pubsub clients (MONITORs included) make up the memory `maxmemory-clients`
 /// limits; the master link and replicas do not.
 fn counts_as_client_memory(c: &Client) -> bool {
-    !c.has(cflags::MASTER) && !(c.has(cflags::SLAVE) && !c.has(cflags::MONITOR))
+    !c.has(cflags::MASTER) && (!c.has(cflags::SLAVE) || c.has(cflags::MONITOR))
 }
 
 /// The memory a client holds for the purpose of `maxmemory-clients`: like CLIENT LIST's
@@ -502,7 +502,7 @@ pub fn evict_clients(srv: &mut Server, mut current: Option<&mut Client>) -> bool
     if total < limit {
         return false;
     }
-    candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    candidates.sort_unstable_by_key(|&(mem, _)| std::cmp::Reverse(mem));
     let mut evicted_current = false;
     for (mem, key) in candidates {
         if total < limit {
