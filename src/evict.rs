@@ -392,12 +392,9 @@ fn evict_keys(srv: &mut Server, to_free: usize, current: &mut Option<&mut Client
             vec![Bytes::from_static(cmd), Bytes::from(key.into_vec())],
         );
         keys_freed += 1;
+        // Deletions free synchronously (lazyfree-lazy-eviction only changes what is
+        // propagated), so `freed` is exact and only the time budget needs checking.
         if keys_freed.is_multiple_of(16) {
-            // Freeing in the background would be checked here; deletions are synchronous,
-            // so only the time budget matters.
-            if lazy && memory_to_free(srv).is_none() {
-                break;
-            }
             if start.elapsed().as_micros() as u64 > limit_us {
                 start_eviction_time_proc(srv);
                 break;
