@@ -394,11 +394,9 @@ fn evict_keys(srv: &mut Server, to_free: usize, current: &mut Option<&mut Client
         keys_freed += 1;
         // Deletions free synchronously (lazyfree-lazy-eviction only changes what is
         // propagated), so `freed` is exact and only the time budget needs checking.
-        if keys_freed.is_multiple_of(16) {
-            if start.elapsed().as_micros() as u64 > limit_us {
-                start_eviction_time_proc(srv);
-                break;
-            }
+        if keys_freed.is_multiple_of(16) && start.elapsed().as_micros() as u64 > limit_us {
+            start_eviction_time_proc(srv);
+            break;
         }
     }
     let result = if exhausted {
