@@ -58,6 +58,24 @@ pub fn apply(srv: &mut Server, new: &Config, _old: &Config, action: Apply) -> Re
                 .set_default_password(new.requirepass.as_deref(), &rules);
             Ok(())
         }
+        Apply::Maxmemory => {
+            // Like Redis's updateMaxmemory: warn when already over, and let the eviction
+            // timer bring memory down (the next command also evicts before running).
+            let saved = srv.config.maxmemory;
+            srv.config.maxmemory = new.maxmemory;
+            crate::evict::refresh_expand_limit(srv);
+            srv.config.maxmemory = saved;
+            if new.maxmemory > 0 {
+                let used = crate::alloc::used_memory()
+                    .saturating_sub(crate::evict::not_counted_memory(srv))
+                    as u64;
+                if new.maxmemory < used {
+                    log::warn!("WARNING: the new maxmemory value set via CONFIG SET ({}) is smaller than the current memory usage ({}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.", new.maxmemory, used);
+                }
+                crate::evict::start_eviction_time_proc(srv);
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
@@ -112,6 +130,7 @@ pub fn set_oom_score_adj(srv: &mut Server, cfg: &Config, class: OomClass) {
 
 /// After CONFIG SET (success or rollback): refresh state derived from the config.
 pub fn after_set(srv: &mut Server) {
+    srv.memory_limits = srv.config.maxmemory > 0 || srv.config.maxmemory_clients != 0;
     srv.hz = srv.config.hz.clamp(1, 500) as i32;
     crate::log::set_verbosity(srv.config.loglevel as u8);
     srv.slowlog.trim(srv.config.slowlog_max_len as usize);

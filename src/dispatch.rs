@@ -342,12 +342,8 @@ impl Server {
             self.reject(c, Some(id), &CmdError::Owned(e));
             return false;
         }
-        if self.config.maxmemory > 0 && self.oom_rejects(c, spec, cflags) {
-            self.reject(
-                c,
-                Some(id),
-                &CmdError::Static("OOM command not allowed when used memory > 'maxmemory'."),
-            );
+        // maxmemory / maxmemory-clients; with neither set this is the only cost.
+        if self.memory_limits && self.enforce_memory_limits(c, id, cflags | mflags) {
             return false;
         }
         if self.tracking.clients > 0 {
@@ -449,22 +445,32 @@ impl Server {
         false
     }
 
-    /// Would this command be refused for memory now? Commands that may grow memory are, and
-    /// inside MULTI so is queuing anything but EXEC/DISCARD/QUIT/RESET; EXEC counts as growing
-    /// when a queued command does. (The eviction part of Redis's performEvictions is not here:
-    /// memory over the limit simply fails.)
-    fn oom_rejects(&self, c: &Client, spec: &crate::command::CommandSpec, cflags: u64) -> bool {
-        let denyoom = cflags & flags::DENYOOM != 0
-            || (spec.name == "exec"
-                && c.multi_queue
-                    .iter()
-                    .any(|q| match self.commands.lookup(&q.argv) {
-                        Lookup::Found(id) => self.commands.entries[id].spec.has(flags::DENYOOM),
-                        _ => false,
-                    }));
-        let in_multi =
-            c.has(cf::MULTI) && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
-        (denyoom || in_multi) && crate::alloc::used_memory() > self.config.maxmemory as usize
+    /// The memory part of processCommand: evict clients over `maxmemory-clients` (possibly
+    /// this one: its command is then dropped), then keys over `maxmemory`, and refuse what may
+    /// grow memory if nothing could be evicted. Not while a timed-out script holds the server
+    /// (its propagation must not mix with the evictions' DELs). True when the command must
+    /// not run.
+    fn enforce_memory_limits(&mut self, c: &mut Client, id: usize, cmd_flags: u64) -> bool {
+        if self.config.maxmemory_clients != 0 && crate::evict::evict_clients(self, Some(&mut *c)) {
+            return true;
+        }
+        if self.config.maxmemory == 0 || self.scripting.is_busy() {
+            return false;
+        }
+        let out_of_memory =
+            crate::evict::perform_evictions(self, Some(&mut *c)) == crate::evict::EvictResult::Fail;
+        let name = self.commands.entries[id].spec.name;
+        if out_of_memory && rejects_on_oom(c, name, cmd_flags) {
+            self.reject(
+                c,
+                Some(id),
+                &CmdError::Static("OOM command not allowed when used memory > 'maxmemory'."),
+            );
+            return true;
+        }
+        // Scripts check their first write against the state at the start of the command.
+        self.pre_command_oom_state = out_of_memory;
+        false
     }
 
     /// Execute command `id` for client `c` (Redis's call()).
@@ -658,4 +664,12 @@ impl Server {
 /// with `local` allow these only.
 pub fn is_local(c: &Client) -> bool {
     c.has(cf::UNIX_SOCKET) || c.addr.starts_with("127.0.0.1:") || c.addr.starts_with("::1:")
+}
+
+/// Is this command refused when memory is over the limit with nothing to evict? Commands
+/// that may grow memory are (`cmd_flags` includes the flags of the commands EXEC will run), and
+/// inside MULTI so is queuing anything but EXEC/DISCARD/QUIT/RESET.
+fn rejects_on_oom(c: &Client, name: &str, cmd_flags: u64) -> bool {
+    cmd_flags & flags::DENYOOM != 0
+        || (c.has(cf::MULTI) && !matches!(name, "exec" | "discard" | "quit" | "reset"))
 }

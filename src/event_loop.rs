@@ -304,8 +304,12 @@ impl Server {
                 }
                 next_cron = self.now_ms + 1000 / self.hz.max(1) as i64;
             }
+            // The eviction timer fires on every turn while it is armed (a 0 ms time event).
+            if self.evict.proc_running {
+                crate::evict::eviction_time_proc(self);
+            }
             self.before_sleep();
-            let timeout = if self.pending_reads.is_empty() {
+            let timeout = if self.pending_reads.is_empty() && !self.evict.proc_running {
                 let wake = self
                     .blocking
                     .next_timeout()

@@ -13,6 +13,7 @@ pub mod crash;
 pub mod db;
 pub mod dispatch;
 pub mod event_loop;
+pub mod evict;
 pub mod info;
 pub mod latency;
 pub mod log;

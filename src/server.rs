@@ -27,6 +27,12 @@ pub struct Stats {
     pub net_output_bytes: u64,
     pub expired_keys: u64,
     pub evicted_keys: u64,
+    /// Clients disconnected by `maxmemory-clients`.
+    pub evicted_clients: u64,
+    /// When memory went over `maxmemory` without eviction catching up (None: it did not).
+    pub eviction_exceeded_since: Option<Instant>,
+    /// Time spent over `maxmemory` in past episodes, µs.
+    pub total_eviction_exceeded_us: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
     pub total_error_replies: u64,
@@ -209,6 +215,13 @@ pub struct Server {
     pub blocking: crate::blocking::Blocking,
     /// Active expiry's state between cycles and its statistics.
     pub expire_cycle: crate::db::expire::CycleState,
+    /// Key eviction under `maxmemory`: the sampling pool and the eviction timer.
+    pub evict: crate::evict::Evictor,
+    /// The command being executed started over `maxmemory` with nothing to evict (scripts
+    /// refuse their first write then, even if memory changes while they run).
+    pub pre_command_oom_state: bool,
+    /// `maxmemory` or `maxmemory-clients` is set: commands go through eviction first.
+    pub memory_limits: bool,
     pub persistence: crate::persistence::PersistenceState,
     /// used_memory right after start-up (INFO used_memory_startup).
     pub startup_memory: usize,
@@ -350,6 +363,9 @@ impl Server {
                 ..Default::default()
             },
             expire_cycle: Default::default(),
+            evict: Default::default(),
+            pre_command_oom_state: false,
+            memory_limits: config.maxmemory > 0 || config.maxmemory_clients != 0,
             startup_memory: 0,
             error_snapshot: 0,
             oom_score_adj_base: None,
@@ -432,6 +448,7 @@ impl Server {
             self.stats.inst[INST_NET_INPUT].track(now, nin);
             self.stats.inst[INST_NET_OUTPUT].track(now, nout);
         }
+        crate::evict::refresh_expand_limit(self);
         let used = crate::alloc::used_memory();
         if used > self.stats.peak_memory {
             self.stats.peak_memory = used;
@@ -533,6 +550,9 @@ impl Server {
             self.aof_flush(false);
         }
         self.flush_pending_writes();
+        if self.config.maxmemory_clients != 0 {
+            crate::evict::evict_clients(self, None);
+        }
         let closing = std::mem::take(&mut self.close_asap);
         for key in closing {
             self.close_client(key);

@@ -590,8 +590,8 @@ fn object_encoding(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn object_refcount(ctx: &mut Ctx) -> CmdResult {
-    let shared_ok = ctx.srv.config.maxmemory == 0
-        || !(ctx.srv.config.maxmemory_policy.is_lru() || ctx.srv.config.maxmemory_policy.is_lfu());
+    let shared_ok =
+        ctx.srv.config.maxmemory == 0 || !ctx.srv.config.maxmemory_policy.no_shared_integers();
     if let Some(o) = object_lookup(ctx) {
         let rc = match &o.value {
             crate::types::object::Value::Str(crate::types::object::RString::Int(n))

@@ -29,8 +29,13 @@ fn object_encoding(ctx: &mut Ctx) -> CmdResult {
 
 fn object_refcount(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(2);
+    // Integers are not shared under maxmemory with an LRU/LFU policy (tryObjectEncoding).
+    let cfg = &ctx.srv.config;
+    let shared_ok = cfg.maxmemory == 0 || !cfg.maxmemory_policy.no_shared_integers();
     let rc = lookup(ctx, key).map(|o| match &o.value {
-        Value::Str(RString::Int(n)) if (0..SHARED_INTEGERS).contains(n) => SHARED_REFCOUNT,
+        Value::Str(RString::Int(n)) if shared_ok && (0..SHARED_INTEGERS).contains(n) => {
+            SHARED_REFCOUNT
+        }
         _ => 1,
     });
     match rc {

@@ -68,6 +68,12 @@ impl MaxmemoryPolicy {
     pub fn is_lfu(self) -> bool {
         matches!(self, Self::VolatileLfu | Self::AllkeysLfu)
     }
+    /// True when shared integer objects are not used (Redis's
+    /// MAXMEMORY_FLAG_NO_SHARED_INTEGERS): LRU and LFU policies need an access clock of
+    /// their own in every object.
+    pub fn no_shared_integers(self) -> bool {
+        self.is_lru() || self.is_lfu()
+    }
     /// True for the `allkeys-*` policies.
     pub fn is_allkeys(self) -> bool {
         matches!(

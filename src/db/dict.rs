@@ -360,6 +360,10 @@ pub struct Dict<K, V, S = RandomState> {
     /// Next bucket of `tables[0]` to move. Meaningful only while rehashing.
     rehash_idx: usize,
     hasher: S,
+    /// Asked before growing (Redis's dictType.expandAllowed) with the bytes the new table
+    /// would take and the current load factor; the keyspace tables refuse to grow past
+    /// `maxmemory` this way.
+    expand_allowed: Option<fn(usize, f64) -> bool>,
 }
 
 impl<K, V> Dict<K, V, RandomState> {
@@ -410,7 +414,13 @@ impl<K, V, S> Dict<K, V, S> {
             used: [0, 0],
             rehash_idx: 0,
             hasher,
+            expand_allowed: None,
         }
+    }
+
+    /// Install the check consulted before each grow (see `expand_allowed`).
+    pub fn set_expand_allowed(&mut self, f: fn(usize, f64) -> bool) {
+        self.expand_allowed = Some(f);
     }
 
     /// Returns the dict's hasher.
@@ -557,6 +567,7 @@ impl<K, V, S> Dict<K, V, S> {
             used,
             rehash_idx,
             hasher,
+            ..
         } = self;
         let mut empty_visits = n.saturating_mul(10);
         let mut steps = n;
@@ -718,6 +729,12 @@ impl<K, V, S> Dict<K, V, S> {
             return;
         }
         if self.needs_grow() {
+            if let Some(allowed) = self.expand_allowed {
+                let more = (self.used[0] + 1).next_power_of_two() * mem::size_of::<Link<K, V>>();
+                if !allowed(more, self.used[0] as f64 / size as f64) {
+                    return;
+                }
+            }
             // If this fails (out of memory), chains just get longer.
             self.expand_inner(self.used[0] + 1, true);
         }
@@ -1223,6 +1240,7 @@ impl<K: Clone, V: Clone, S: Clone> Clone for Dict<K, V, S> {
             used: self.used,
             rehash_idx: self.rehash_idx,
             hasher: self.hasher.clone(),
+            expand_allowed: self.expand_allowed,
         }
     }
 }

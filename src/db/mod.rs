@@ -34,10 +34,21 @@ pub struct Db {
 impl Db {
     /// An empty database number `id`.
     pub fn new(id: usize) -> Db {
-        Db {
+        let mut db = Db {
             id,
             ..Default::default()
-        }
+        };
+        db.guard_tables();
+        db
+    }
+
+    /// The keyspace tables do not grow when the new table would take memory over
+    /// `maxmemory` (Redis's dictExpandAllowed on the db dict types).
+    fn guard_tables(&mut self) {
+        self.keys
+            .set_expand_allowed(crate::evict::keyspace_expand_allowed);
+        self.expires
+            .set_expand_allowed(crate::evict::keyspace_expand_allowed);
     }
 
     /// Number of keys.
@@ -116,6 +127,7 @@ impl Db {
         let n = self.keys.len();
         self.keys = Dict::new();
         self.expires = Dict::new();
+        self.guard_tables();
         self.avg_ttl = 0;
         self.expires_cursor = 0;
         n
@@ -154,11 +166,10 @@ impl Server {
         &mut self,
         db: usize,
         key: &[u8],
-        current: Option<&mut crate::client::Client>,
+        mut current: Option<&mut crate::client::Client>,
     ) {
         self.dbs[db].delete(key);
         self.stats.expired_keys += 1;
-        let mut current = current;
         notify::notify_keyspace_event(
             self,
             current.as_deref_mut(),
@@ -167,10 +178,7 @@ impl Server {
             key,
             db,
         );
-        crate::commands::multi::touch_watched_key(self, db, key);
-        if self.tracking.active() {
-            crate::tracking::invalidate_key(self, current, 0, key, true);
-        }
+        self.signal_modified_key(db, key, current, 0);
         let cmd: &'static [u8] = if self.config.lazyfree_lazy_expire {
             b"UNLINK"
         } else {
@@ -184,6 +192,23 @@ impl Server {
                     bytes::Bytes::copy_from_slice(key),
                 ],
             );
+        }
+    }
+
+    /// A key's value changed or the key went away (Redis's signalModifiedKey): WATCHes on it
+    /// are invalidated and clients caching it are told, on every write path (commands,
+    /// expiry, eviction). `current` is the executing client (out of the slab), `modifier`
+    /// the id of the client that changed the key (0: expiry or eviction).
+    pub fn signal_modified_key(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        current: Option<&mut crate::client::Client>,
+        modifier: u64,
+    ) {
+        crate::commands::multi::touch_watched_key(self, db, key);
+        if self.tracking.active() {
+            crate::tracking::invalidate_key(self, current, modifier, key, true);
         }
     }
 
@@ -328,12 +353,10 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::signal_modified`] for `key` in `db`: WATCH, blocked clients, tracking.
     pub fn signal_modified_in(&mut self, db: usize, key: &[u8]) {
-        crate::commands::multi::touch_watched_key(self.srv, db, key);
+        let id = self.client.id;
+        self.srv
+            .signal_modified_key(db, key, Some(&mut *self.client), id);
         crate::blocking::signal_key_as_ready(self.srv, db, key);
-        if self.srv.tracking.active() {
-            let id = self.client.id;
-            crate::tracking::invalidate_key(self.srv, Some(&mut *self.client), id, key, true);
-        }
     }
 
     /// Fire a keyspace notification for `key` in the client's db.

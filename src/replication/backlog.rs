@@ -127,6 +127,14 @@ impl Backlog {
             self.mem -= first.size + BLOCK_OVERHEAD;
             trimmed += 1;
         }
+        // Once a slow replica's backlog is released, give back the block list too: it is
+        // memory `maxmemory` counts (only the blocks themselves are "not counted").
+        if trimmed > 0
+            && self.blocks.capacity() > 16
+            && self.blocks.capacity() > 4 * self.blocks.len()
+        {
+            self.blocks.shrink_to(2 * self.blocks.len());
+        }
     }
 
     /// The bytes from offset `from` to the end of the block holding it (empty when `from` is

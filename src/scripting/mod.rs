@@ -289,7 +289,7 @@ impl Server {
             }
             if self.config.maxmemory > 0
                 && script_flags & (sflags::ALLOW_OOM | sflags::NO_WRITES) == 0
-                && crate::alloc::used_memory() > self.config.maxmemory as usize
+                && self.pre_command_oom_state
                 && !obey
             {
                 return Err(CmdError::Static(
@@ -480,7 +480,7 @@ impl Server {
             && !obey
             && !write_dirty
             && spec.has(flags::DENYOOM)
-            && crate::alloc::used_memory() > self.config.maxmemory as usize
+            && self.pre_command_oom_state
         {
             return reject(
                 self,
