@@ -455,25 +455,16 @@ pub fn broadcast(srv: &mut Server) {
 
 /// The RESP array of `keys`, without those `exclude` modified itself (None when empty).
 fn key_array(keys: &BTreeMap<Bytes, u64>, exclude: Option<u64>) -> Option<Vec<u8>> {
-    let list: Vec<&Bytes> = keys
+    let list: Vec<Bytes> = keys
         .iter()
         .filter(|(_, &m)| exclude.is_none_or(|e| m != e))
-        .map(|(k, _)| k)
+        .map(|(k, _)| k.clone())
         .collect();
     if list.is_empty() {
         return None;
     }
     let mut out = Vec::with_capacity(list.len() * 16);
-    out.push(b'*');
-    out.extend_from_slice(list.len().to_string().as_bytes());
-    out.extend_from_slice(b"\r\n");
-    for k in list {
-        out.push(b'$');
-        out.extend_from_slice(k.len().to_string().as_bytes());
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(k);
-        out.extend_from_slice(b"\r\n");
-    }
+    crate::replication::encode_command(&mut out, &list);
     Some(out)
 }
 

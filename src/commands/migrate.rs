@@ -15,6 +15,7 @@ use crate::command::{
     acl, flags::*, keyflags as kf, CmdError, CmdResult, CommandSpec, Ctx, Group, KeySpec,
 };
 use crate::db::notify;
+use crate::replication::encode_command;
 
 /// Redis's MIGRATE_SOCKET_CACHE_ITEMS and MIGRATE_SOCKET_CACHE_TTL (seconds).
 const CACHE_ITEMS: usize = 64;
@@ -142,20 +143,6 @@ impl CachedSocket {
     }
 }
 
-fn push_bulk(out: &mut Vec<u8>, b: &[u8]) {
-    out.push(b'$');
-    out.extend_from_slice(crate::util::numbers::ll2string(b.len() as i64).as_bytes());
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(b);
-    out.extend_from_slice(b"\r\n");
-}
-
-fn push_count(out: &mut Vec<u8>, n: usize) {
-    out.push(b'*');
-    out.extend_from_slice(crate::util::numbers::ll2string(n as i64).as_bytes());
-    out.extend_from_slice(b"\r\n");
-}
-
 /// What went wrong talking to the target.
 enum SocketErr {
     Write(io::Error),
@@ -240,17 +227,14 @@ fn migrate(ctx: &mut Ctx) -> CmdResult {
         // The commands: AUTH, SELECT, then a RESTORE per live key.
         let mut cmd = Vec::new();
         if let Some((user, pass)) = &auth {
-            push_count(&mut cmd, if user.is_some() { 3 } else { 2 });
-            push_bulk(&mut cmd, b"AUTH");
-            if let Some(u) = user {
-                push_bulk(&mut cmd, u);
-            }
-            push_bulk(&mut cmd, pass);
+            let mut argv = vec![Bytes::from_static(b"AUTH")];
+            argv.extend(user.iter().cloned());
+            argv.push(pass.clone());
+            encode_command(&mut cmd, &argv);
         }
         if select {
-            push_count(&mut cmd, 2);
-            push_bulk(&mut cmd, b"SELECT");
-            push_bulk(&mut cmd, crate::util::numbers::ll2string(dbid).as_bytes());
+            let db = Bytes::copy_from_slice(crate::util::numbers::ll2string(dbid).as_bytes());
+            encode_command(&mut cmd, &[Bytes::from_static(b"SELECT"), db]);
         }
         let db = ctx.client.db;
         let compress = ctx.srv.config.rdbcompression;
@@ -269,14 +253,16 @@ fn migrate(ctx: &mut Ctx) -> CmdResult {
                 continue;
             };
             let payload = crate::commands::dump::dump_payload(&o.value, compress);
-            push_count(&mut cmd, if replace { 5 } else { 4 });
-            push_bulk(&mut cmd, b"RESTORE");
-            push_bulk(&mut cmd, k);
-            push_bulk(&mut cmd, crate::util::numbers::ll2string(ttl).as_bytes());
-            push_bulk(&mut cmd, &payload);
+            let mut argv = vec![
+                Bytes::from_static(b"RESTORE"),
+                k.clone(),
+                Bytes::copy_from_slice(crate::util::numbers::ll2string(ttl).as_bytes()),
+                Bytes::from(payload),
+            ];
             if replace {
-                push_bulk(&mut cmd, b"REPLACE");
+                argv.push(Bytes::from_static(b"REPLACE"));
             }
+            encode_command(&mut cmd, &argv);
             sent.push(k.clone());
         }
 
@@ -454,14 +440,5 @@ mod tests {
         .map(|s| Bytes::from(s.to_string()))
         .collect();
         assert_eq!(pos(&argv), vec![9]);
-    }
-
-    #[test]
-    fn bulk_encoding() {
-        let mut out = Vec::new();
-        push_count(&mut out, 2);
-        push_bulk(&mut out, b"SELECT");
-        push_bulk(&mut out, b"9");
-        assert_eq!(out, b"*2\r\n$6\r\nSELECT\r\n$1\r\n9\r\n");
     }
 }

@@ -1436,6 +1436,18 @@ fn xclaim(ctx: &mut Ctx) -> CmdResult {
         dirty += 1;
     }
     r.set_deferred(mark, Aggregate::Array, len);
+    finish_claim(ctx, key, created_consumer, dirty, props)
+}
+
+/// The common end of XCLAIM and XAUTOCLAIM: count the changes, notify a consumer they
+/// created, and propagate what they did (as XCLAIM / XGROUP SETID commands).
+fn finish_claim(
+    ctx: &mut Ctx,
+    key: &[u8],
+    created_consumer: bool,
+    dirty: u64,
+    props: Vec<Vec<Bytes>>,
+) -> CmdResult {
     if created_consumer {
         ctx.dirty(1);
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
@@ -1571,16 +1583,7 @@ fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
     for id in deleted_ids {
         reply_id(r, id);
     }
-    if created_consumer {
-        ctx.dirty(1);
-        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
-    }
-    ctx.dirty(dirty);
-    let db = ctx.client.db;
-    for p in props {
-        ctx.also_propagate(db, p);
-    }
-    Ok(())
+    finish_claim(ctx, key, created_consumer, dirty, props)
 }
 
 // ---------------------------------------------------------------------------------------------
