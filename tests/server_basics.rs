@@ -37,7 +37,7 @@ fn unknown_command_and_arity_errors() {
 
 #[test]
 fn protocol_error_closes_connection() {
-    let s = Server::start(&[]);
+    let s = Server::start(&["--loglevel", "debug"]);
     let mut c = s.client();
     c.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n");
     assert_eq!(

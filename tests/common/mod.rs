@@ -62,9 +62,20 @@ impl Server {
             .arg("")
             .arg("--dir")
             .arg(&dir)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .args(args);
+        // The server's output goes to a file in its directory, shown when a test fails.
+        match std::fs::File::create(dir.join("server-output.log")) {
+            Ok(log) => {
+                let err = log
+                    .try_clone()
+                    .map(Stdio::from)
+                    .unwrap_or_else(|_| Stdio::null());
+                cmd.stdout(Stdio::from(log)).stderr(err);
+            }
+            Err(_) => {
+                cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            }
+        }
         let child = cmd.spawn().expect("spawn redust-server");
         let s = Server {
             child,
@@ -93,6 +104,19 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let status = self.child.try_wait();
+            let log =
+                std::fs::read_to_string(self.dir.join("server-output.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!(
+                "server on port {} (exit status {:?}); last lines of its output:",
+                self.port, status
+            );
+            for l in tail.iter().rev() {
+                eprintln!("  {}", l);
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if self.owns_dir {
