@@ -215,6 +215,8 @@ pub struct Server {
     pub blocking: crate::blocking::Blocking,
     /// Active expiry's state between cycles and its statistics.
     pub expire_cycle: crate::db::expire::CycleState,
+    /// Keys a writable replica's clients gave a TTL, expired from cron.
+    pub replica_keys_with_expire: crate::db::expire::ReplicaKeysWithExpire,
     /// Key eviction under `maxmemory`: the sampling pool and the eviction timer.
     pub evict: crate::evict::Evictor,
     /// The command being executed started over `maxmemory` with nothing to evict (scripts
@@ -363,6 +365,7 @@ impl Server {
                 ..Default::default()
             },
             expire_cycle: Default::default(),
+            replica_keys_with_expire: Default::default(),
             evict: Default::default(),
             pre_command_oom_state: false,
             memory_limits: config.maxmemory > 0 || config.maxmemory_clients != 0,
@@ -525,7 +528,11 @@ impl Server {
     /// Per-database periodic work (active expiry comes with the keyspace).
     fn databases_cron(&mut self) {
         if self.active_expire_enabled {
-            crate::db::expire::active_expire_cycle(self, crate::db::expire::Cycle::Slow);
+            if self.is_replica() {
+                crate::db::expire::expire_replica_keys(self);
+            } else {
+                crate::db::expire::active_expire_cycle(self, crate::db::expire::Cycle::Slow);
+            }
         }
         for db in &mut self.dbs {
             db.cron_resize();

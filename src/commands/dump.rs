@@ -128,7 +128,7 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     ctx.set_key(key, value, false);
     let db = ctx.client.db;
     if ttl != 0 {
-        ctx.srv.dbs[db].set_expire(key, ttl);
+        ctx.set_expire(db, key, ttl);
         if !absttl {
             // Propagate the absolute time, so replicas and the AOF expire it at the same moment.
             let mut argv = ctx.argv.to_vec();

@@ -92,6 +92,7 @@ fn flushall(ctx: &mut Ctx) -> CmdResult {
         crate::blocking::scan_database_for_ready_keys(ctx.srv, db);
     }
     crate::tracking::invalidate_on_flush(ctx.srv, Some(&mut *ctx.client));
+    ctx.srv.replica_keys_with_expire.flush();
     ctx.dirty(n as u64);
     // A snapshot in progress is of data that is gone (Redis's flushAllDataAndResetRDB).
     ctx.srv.kill_rdb_child();
@@ -188,7 +189,7 @@ fn expire_generic(ctx: &mut Ctx, basetime_ms: i64, unit_ms: bool) -> CmdResult {
         ctx.reply().int(1);
         return Ok(());
     }
-    ctx.srv.dbs[db].set_expire(key, when);
+    ctx.set_expire(db, key, when);
     ctx.signal_modified(key);
     ctx.notify(notify::GENERIC, "expire", key);
     ctx.dirty(1);
@@ -326,7 +327,7 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
     ctx.srv.dbs[db].add(dst, obj);
     ctx.notify(notify::NEW, "new", dst);
     if let Some(when) = expire {
-        ctx.srv.dbs[db].set_expire(dst, when);
+        ctx.set_expire(db, dst, when);
     }
     ctx.signal_modified(src);
     ctx.signal_modified(dst);
@@ -370,7 +371,7 @@ fn move_cmd(ctx: &mut Ctx) -> CmdResult {
     ctx.srv.dbs[dst].add(key, obj);
     notify_in(ctx, dst, notify::NEW, "new", key);
     if let Some(when) = expire {
-        ctx.srv.dbs[dst].set_expire(key, when);
+        ctx.set_expire(dst, key, when);
     }
     ctx.signal_modified_in(src, key);
     ctx.signal_modified_in(dst, key);
@@ -421,7 +422,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
     ctx.srv.dbs[dst].add(newkey, obj);
     notify_in(ctx, dst, notify::NEW, "new", newkey);
     if let Some(when) = expire {
-        ctx.srv.dbs[dst].set_expire(newkey, when);
+        ctx.set_expire(dst, newkey, when);
     }
     ctx.signal_modified_in(dst, newkey);
     notify_in(ctx, dst, notify::GENERIC, "copy_to", newkey);
@@ -455,6 +456,7 @@ fn swapdb(ctx: &mut Ctx) -> CmdResult {
         // Clients blocked on keys of either db re-check them (Redis's scanDatabaseForReadyKeys).
         crate::blocking::scan_database_for_ready_keys(ctx.srv, a);
         crate::blocking::scan_database_for_ready_keys(ctx.srv, b);
+        ctx.srv.replica_keys_with_expire.swap_dbs(a, b);
     }
     ctx.dirty(1);
     ctx.reply().ok();

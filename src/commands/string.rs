@@ -116,7 +116,7 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], val: &[u8], o: &SetOpts) -> Result<boo
     ctx.dirty(1);
     if let Some(when) = o.expire_ms {
         let db = ctx.client.db;
-        ctx.srv.dbs[db].set_expire(key, when);
+        ctx.set_expire(db, key, when);
     }
     ctx.notify(notify::STRING, "set", key);
     if let Some(when) = o.expire_ms {
@@ -180,7 +180,7 @@ fn setex_generic(ctx: &mut Ctx, ms: bool) -> CmdResult {
         .ok_or_else(bad)?;
     ctx.set_key(k, Value::Str(RString::from_bytes(v)), false);
     let db = ctx.client.db;
-    ctx.srv.dbs[db].set_expire(k, when);
+    ctx.set_expire(db, k, when);
     ctx.dirty(1);
     ctx.notify(notify::STRING, "set", k);
     ctx.notify(notify::GENERIC, "expire", k);
@@ -476,7 +476,7 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
             ctx.dirty(1);
         }
         Ttl::Set { .. } => {
-            ctx.srv.dbs[db].set_expire(k, when);
+            ctx.set_expire(db, k, when);
             ctx.propagate_as(vec![
                 Bytes::from_static(b"PEXPIREAT"),
                 argv[1].clone(),

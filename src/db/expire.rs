@@ -187,3 +187,110 @@ fn active_expire_cycle_inner(
         srv.now_ms / 1000,
     );
 }
+
+/// Keys a writable replica's own clients gave a TTL (Redis's slaveKeysWithExpire). A replica
+/// never expires the master's keys — the master's DELs do — but nobody else would delete the
+/// ones it created itself, so they are remembered here, with a bitmap of the databases
+/// (the first 64) holding them, and expired from cron.
+#[derive(Default)]
+pub struct ReplicaKeysWithExpire {
+    keys: crate::db::dict::Dict<Box<[u8]>, u64>,
+}
+
+impl ReplicaKeysWithExpire {
+    /// Remember that `key` in `db` got a TTL from a replica's own client.
+    pub fn remember(&mut self, db: usize, key: &[u8]) {
+        if db > 63 {
+            return;
+        }
+        match self.keys.get_mut(key) {
+            Some(bits) => *bits |= 1 << db,
+            None => {
+                self.keys.insert(key.into(), 1 << db);
+            }
+        }
+    }
+
+    /// Forget every key (FLUSHALL, a full sync: the bitmaps no longer say where
+    /// the keys are).
+    pub fn flush(&mut self) {
+        if !self.keys.is_empty() {
+            self.keys = Default::default();
+        }
+    }
+
+    /// SWAPDB: the keys of `a` are now in `b` and the reverse.
+    pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        if a > 63 || b > 63 {
+            return;
+        }
+        for (_, bits) in self.keys.iter_mut() {
+            let (x, y) = (*bits >> a & 1, *bits >> b & 1);
+            if x != y {
+                *bits ^= 1 << a | 1 << b;
+            }
+        }
+    }
+
+    /// Keys remembered.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Nothing remembered.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Expire the remembered keys of a writable replica whose TTL elapsed (Redis's
+/// expireSlaveKeys): random keys are checked until more than three still have a TTL to go,
+/// the set is empty, or a millisecond has passed. Keys that no longer exist or lost their
+/// TTL are forgotten on the way.
+pub fn expire_replica_keys(srv: &mut Server) {
+    if srv.replica_keys_with_expire.is_empty() {
+        return;
+    }
+    let start = crate::server::mstime();
+    srv.cmd_time_ms = start;
+    let (mut cycles, mut pending) = (0u64, 0u32);
+    srv.propagate_no_multi = true;
+    loop {
+        let Some((key, &dbids)) = srv.replica_keys_with_expire.keys.random_entry() else {
+            break;
+        };
+        let key = key.clone();
+        let mut still = 0u64;
+        for db in 0..srv.dbs.len().min(64) {
+            if dbids & (1 << db) == 0 {
+                continue;
+            }
+            let Some(&when) = srv.dbs[db].expires.get(&key[..]) else {
+                continue;
+            };
+            if when <= start {
+                srv.delete_expired(db, &key, None);
+            } else {
+                pending += 1;
+                still |= 1 << db;
+            }
+        }
+        if still != 0 {
+            if let Some(bits) = srv.replica_keys_with_expire.keys.get_mut(&key[..]) {
+                *bits = still;
+            }
+        } else {
+            srv.replica_keys_with_expire.keys.remove(&key[..]);
+        }
+        cycles += 1;
+        if pending > 3
+            || srv.replica_keys_with_expire.is_empty()
+            || (cycles % 64 == 0 && crate::server::mstime() - start > 1)
+        {
+            break;
+        }
+    }
+    srv.replica_keys_with_expire.keys.shrink_if_needed();
+    srv.propagate_pending(true);
+    srv.propagate_no_multi = false;
+}

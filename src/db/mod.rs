@@ -155,6 +155,7 @@ impl Server {
             self.dbs[i].clear();
         }
         crate::tracking::invalidate_on_flush(self, None);
+        self.replica_keys_with_expire.flush();
         if with_functions {
             self.scripting.functions.clear();
         }
@@ -226,6 +227,19 @@ impl Server {
         key: &[u8],
         current: Option<&mut crate::client::Client>,
     ) -> bool {
+        self.expire_if_needed_for(db, key, current, false)
+    }
+
+    /// [`Server::expire_if_needed`], where `writing` says the key is looked up to be
+    /// written: a writable replica then deletes an expired key rather than writing over
+    /// a stale value (Redis's EXPIRE_FORCE_DELETE_EXPIRED).
+    pub fn expire_if_needed_for(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        current: Option<&mut crate::client::Client>,
+        writing: bool,
+    ) -> bool {
         let now = self.cmd_time_ms;
         // Nothing expires while loading: the data set is replayed as it was.
         if self.persistence.loading || !self.dbs[db].is_expired(key, now) {
@@ -234,7 +248,12 @@ impl Server {
         // Replicas wait for the master's DEL (commands from the master see the key as it
         // is); during CLIENT PAUSE the key only looks expired.
         if self.is_replica() {
-            return !self.executing_master;
+            if self.executing_master {
+                return false;
+            }
+            if !(writing && !self.config.replica_read_only) {
+                return true;
+            }
         }
         if self.paused().is_some() {
             return true;
@@ -245,6 +264,16 @@ impl Server {
 }
 
 impl<'a> Ctx<'a> {
+    /// Give `key` in `db` an absolute expiry time (Redis's setExpire). On a writable
+    /// replica a TTL set by its own clients (not the master) is remembered, as nobody
+    /// else would ever delete that key.
+    pub fn set_expire(&mut self, db: usize, key: &[u8], when_ms: i64) {
+        self.srv.dbs[db].set_expire(key, when_ms);
+        if self.srv.is_replica() && !self.srv.executing_master && !self.srv.persistence.loading {
+            self.srv.replica_keys_with_expire.remember(db, key);
+        }
+    }
+
     /// Expire `key` in the client's db if needed; true when it is (now) logically gone.
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
         let db = self.client.db;
@@ -289,7 +318,11 @@ impl<'a> Ctx<'a> {
 
     /// Look a key up for writing (Redis's lookupKeyWrite): lazy expiry only.
     pub fn write(&mut self, key: &[u8]) -> Option<&mut RObj> {
-        if self.expire_if_needed(key) {
+        let db = self.client.db;
+        if self
+            .srv
+            .expire_if_needed_for(db, key, Some(&mut *self.client), true)
+        {
             return None;
         }
         let db = self.client.db;
