@@ -76,6 +76,10 @@ pub fn apply(srv: &mut Server, new: &Config, _old: &Config, action: Apply) -> Re
             }
             Ok(())
         }
+        Apply::ProcTitle => {
+            crate::util::proctitle::update(new, None);
+            Ok(())
+        }
         _ => Ok(()),
     }
 }

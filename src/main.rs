@@ -2,7 +2,7 @@
 //! `redust-server [config-file] [--directive value ...]`, `-` to read the config from stdin,
 //! `--version`, `--help`.
 
-use redust::{config, config_apply, crash, log, server, REDIS_VERSION};
+use redust::{config, config_apply, crash, log, server, util, REDIS_VERSION};
 
 fn usage() -> ! {
     eprintln!(
@@ -86,6 +86,8 @@ fn main() {
             std::process::exit(1);
         }
     };
+    util::proctitle::init(&argv[0]);
+    util::proctitle::update(&srv.config, None);
     for d in &renames {
         let old = String::from_utf8_lossy(&d.args[1]).into_owned();
         let new = d

@@ -255,10 +255,7 @@ pub fn expire_replica_keys(srv: &mut Server) {
     srv.cmd_time_ms = start;
     let (mut cycles, mut pending) = (0u64, 0u32);
     srv.propagate_no_multi = true;
-    loop {
-        let Some((key, &dbids)) = srv.replica_keys_with_expire.keys.random_entry() else {
-            break;
-        };
+    while let Some((key, &dbids)) = srv.replica_keys_with_expire.keys.random_entry() {
         let key = key.clone();
         let mut still = 0u64;
         for db in 0..srv.dbs.len().min(64) {

@@ -251,7 +251,7 @@ impl Server {
             if self.executing_master {
                 return false;
             }
-            if !(writing && !self.config.replica_read_only) {
+            if !writing || self.config.replica_read_only {
                 return true;
             }
         }

@@ -113,6 +113,12 @@ impl Server {
                     drop_listener_fd(l);
                 }
                 let cfg = self.config.clone();
+                let title = match kind {
+                    ChildKind::RdbDisk => "redis-rdb-bgsave",
+                    ChildKind::RdbSocket => "redis-rdb-to-slaves",
+                    ChildKind::AofRewrite => "redis-aof-rewrite",
+                };
+                crate::util::proctitle::update(&cfg, Some(title));
                 crate::config_apply::set_oom_score_adj(
                     self,
                     &cfg,

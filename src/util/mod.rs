@@ -7,3 +7,4 @@ pub mod glob;
 pub mod longdouble;
 pub mod lzf;
 pub mod numbers;
+pub mod proctitle;
