@@ -291,13 +291,17 @@ impl Server {
             self.reject(c, Some(id), &e);
             return false;
         }
-        if spec.has(flags::PROTECTED)
-            && spec.name == "debug"
-            && !self.config.enable_debug_command.allows(is_local(c))
-        {
-            let e = CmdError::err("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
-            self.reject(c, Some(id), &e);
-            return false;
+        if spec.has(flags::PROTECTED) {
+            let (option, label) = if spec.name == "debug" {
+                (self.config.enable_debug_command, "DEBUG")
+            } else {
+                (self.config.enable_module_command, "MODULE")
+            };
+            if !option.allows(is_local(c)) {
+                let e = CmdError::err(format!("{label} command not allowed. If the enable-{} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.", label.to_ascii_lowercase()));
+                self.reject(c, Some(id), &e);
+                return false;
+            }
         }
         // EXEC is checked as the commands it will run.
         let is_exec = spec.name == "exec";

@@ -510,6 +510,39 @@ impl CommandSpec {
         a
     }
 
+    /// Can keys sit where the legacy (first, last, step) range does not say (Redis's
+    /// CMD_MOVABLE_KEYS, derived from the key specs as populateCommandLegacyRangeSpec
+    /// does): a spec found by keyword or key count, a range with a step other than 1 or
+    /// not following the previous one, or an incomplete spec.
+    pub fn movable_keys(&self) -> bool {
+        if self.flags & flags::MOVABLE_KEYS != 0 {
+            return true;
+        }
+        let mut prev_last = 0;
+        let mut any_range = false;
+        for ks in self.keys {
+            if ks.flags & keyflags::INCOMPLETE != 0 {
+                return true;
+            }
+            let (BeginSearch::Index(idx), FindKeys::Range { lastkey, step, .. }) =
+                (ks.begin, ks.find)
+            else {
+                return true;
+            };
+            if self.keys.len() == 1 {
+                return false;
+            }
+            if step != 1 || (prev_last != 0 && prev_last != idx - 1) {
+                return true;
+            }
+            any_range = true;
+            let last = if lastkey >= 0 { idx + lastkey } else { lastkey };
+            // As Redis compares them, unsigned: a negative (to the end) last key wins.
+            prev_last = (prev_last as u32).max(last as u32) as i32;
+        }
+        !self.keys.is_empty() && !any_range
+    }
+
     /// Legacy (first, last, step) key range as COMMAND INFO reports it.
     pub fn legacy_range(&self) -> (i32, i32, i32) {
         let mut first = 0;

@@ -624,7 +624,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         .syntax("[message:string]")
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
     CommandSpec::new("echo", 2, echo)
-        .flags(FAST)
+        .flags(FAST | LOADING | STALE)
         .acl(CONN)
         .group(Group::Connection)
         .doc("Returns the given string.", "O(1)")

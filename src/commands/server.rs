@@ -420,7 +420,12 @@ fn reply_command_info(srv: &Server, r: &mut ReplyBuf, id: usize) {
     r.array_len(10);
     r.bulk(e.fullname.as_bytes());
     r.int(spec.arity as i64);
-    reply_flags(r, spec.flags);
+    let movable = if spec.movable_keys() {
+        crate::command::flags::MOVABLE_KEYS
+    } else {
+        0
+    };
+    reply_flags(r, spec.flags | movable);
     r.int(first as i64);
     r.int(last as i64);
     r.int(step as i64);
@@ -607,6 +612,9 @@ fn getkeys_common(ctx: &mut Ctx, with_flags: bool) -> CmdResult {
         _ => return Err(CmdError::err("Invalid command specified")),
     };
     let spec = ctx.srv.commands.entries[id].spec;
+    if spec.keys.is_empty() && spec.getkeys.is_none() {
+        return Err(CmdError::err("The command has no key arguments"));
+    }
     let argc = argv.len() as i32;
     if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
         return Err(CmdError::err(
@@ -615,8 +623,9 @@ fn getkeys_common(ctx: &mut Ctx, with_flags: bool) -> CmdResult {
     }
     let keys = crate::command::keys::get_keys(spec, argv);
     if keys.is_empty() {
-        if spec.keys.is_empty() && spec.getkeys.is_none() {
-            return Err(CmdError::err("The command has no key arguments"));
+        if spec.has(crate::command::flags::NO_MANDATORY_KEYS) {
+            ctx.client.reply.array_len(0);
+            return Ok(());
         }
         return Err(CmdError::err("Invalid arguments specified for command"));
     }
@@ -1047,8 +1056,8 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
 static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("count", 2, command_count).flags(LOADING | STALE).acl(acl::CONNECTION).group(Group::Server).since("2.8.13").doc("Returns a count of commands.", "O(1)"),
     CommandSpec::new("docs", -2, command_docs).flags(LOADING | STALE).acl(acl::CONNECTION).group(Group::Server).since("7.0.0").doc("Returns documentary information about one, multiple or all commands.", "O(N) where N is the number of commands to look up").syntax("[command-name:string...]").tips(&["nondeterministic_output_order"]),
-    CommandSpec::new("getkeys", -3, command_getkeys).flags(LOADING | STALE).acl(acl::CONNECTION).group(Group::Server).since("2.8.13").doc("Extracts the key names from an arbitrary command.", "O(N) where N is the number of arguments to the command").syntax("command:string arg:string..."),
-    CommandSpec::new("getkeysandflags", -3, command_getkeysandflags).flags(LOADING | STALE).acl(acl::CONNECTION).group(Group::Server).since("7.0.0").doc("Extracts the key names and access flags for an arbitrary command.", "O(N) where N is the number of arguments to the command").syntax("command:string arg:string..."),
+    CommandSpec::new("getkeys", -4, command_getkeys).flags(LOADING | STALE).acl(acl::CONNECTION).group(Group::Server).since("2.8.13").doc("Extracts the key names from an arbitrary command.", "O(N) where N is the number of arguments to the command").syntax("command:string arg:string..."),
+    CommandSpec::new("getkeysandflags", -4, command_getkeysandflags).flags(LOADING | STALE).acl(acl::CONNECTION).group(Group::Server).since("7.0.0").doc("Extracts the key names and access flags for an arbitrary command.", "O(N) where N is the number of arguments to the command").syntax("command:string arg:string..."),
     CommandSpec::new("help", 2, command_help).flags(LOADING | STALE).acl(acl::CONNECTION).group(Group::Server).since("5.0.0").doc("Returns helpful text about the different subcommands.", "O(1)"),
     CommandSpec::new("info", -2, command_info).flags(LOADING | STALE).acl(acl::CONNECTION).group(Group::Server).since("2.8.13").doc("Returns information about one, multiple or all commands.", "O(N) where N is the number of commands to look up").syntax("[command-name:string...]").tips(&["nondeterministic_output_order"]),
     CommandSpec::new("list", -2, command_list).flags(LOADING | STALE).acl(acl::CONNECTION).group(Group::Server).since("7.0.0").doc("Returns a list of command names.", "O(N) where N is the total number of Redis commands").syntax("[FILTERBY filterby=(MODULE module-name:string|ACLCAT category:string|PATTERN pattern:pattern)]").tips(&["nondeterministic_output_order"]),
@@ -1166,6 +1175,89 @@ static LATENCY_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 /// Server commands.
+/// MODULE: Redust loads no modules (they are C shared objects written against Redis's
+/// module API), so the list is empty and loading fails as a failed load does in Redis.
+static MODULE_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("help", 2, module_help)
+        .flags(LOADING | STALE)
+        .group(Group::Server)
+        .since("5.0.0")
+        .doc(
+            "Returns helpful text about the different subcommands.",
+            "O(1)",
+        ),
+    CommandSpec::new("list", 2, module_list)
+        .flags(ADMIN | NOSCRIPT)
+        .acl(acl::DANGEROUS)
+        .group(Group::Server)
+        .since("4.0.0")
+        .doc(
+            "Returns all loaded modules.",
+            "O(N) where N is the number of loaded modules.",
+        )
+        .tips(&["nondeterministic_output_order"]),
+    CommandSpec::new("load", -3, module_load)
+        .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | PROTECTED)
+        .acl(acl::DANGEROUS)
+        .group(Group::Server)
+        .since("4.0.0")
+        .doc("Loads a module.", "O(1)")
+        .syntax("path:string [arg:string...]"),
+    CommandSpec::new("loadex", -3, module_load)
+        .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | PROTECTED)
+        .acl(acl::DANGEROUS)
+        .group(Group::Server)
+        .since("7.0.0")
+        .doc("Loads a module using extended parameters.", "O(1)")
+        .syntax("path:string [CONFIG name:string value:string...] [ARGS args:string...]"),
+    CommandSpec::new("unload", 3, module_unload)
+        .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | PROTECTED)
+        .acl(acl::DANGEROUS)
+        .group(Group::Server)
+        .since("4.0.0")
+        .doc("Unloads a module.", "O(1)")
+        .syntax("name:string"),
+];
+
+fn module_help(ctx: &mut Ctx) -> CmdResult {
+    reply_help(
+        ctx.reply(),
+        "module",
+        &[
+            "LIST",
+            "    Return a list of loaded modules.",
+            "LOAD <path> [<arg> ...]",
+            "    Load a module library from <path>, passing to it any optional arguments.",
+            "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+            "    Load a module library from <path>, while passing it module configurations and optional arguments.",
+            "UNLOAD <name>",
+            "    Unload a module.",
+        ],
+    );
+    Ok(())
+}
+
+fn module_list(ctx: &mut Ctx) -> CmdResult {
+    ctx.reply().array_len(0);
+    Ok(())
+}
+
+fn module_load(ctx: &mut Ctx) -> CmdResult {
+    log::warn!(
+        "Module {} failed to load: Redust does not load Redis modules",
+        String::from_utf8_lossy(ctx.arg(2))
+    );
+    Err(CmdError::err(
+        "Error loading the extension. Please check the server logs.",
+    ))
+}
+
+fn module_unload(_ctx: &mut Ctx) -> CmdResult {
+    Err(CmdError::err(
+        "Error unloading module: no such module with that name",
+    ))
+}
+
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("info", -1, info).flags(LOADING | STALE | SENTINEL).acl(acl::DANGEROUS).group(Group::Server).doc("Returns information and statistics about the server.", "O(1)").syntax("[section:string...]").tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]),
     CommandSpec::new("time", 1, time).flags(LOADING | STALE | FAST).group(Group::Server).since("2.6.0").doc("Returns the server time.", "O(1)").tips(&["nondeterministic_output"]),
@@ -1179,5 +1271,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("command", -1, command).flags(LOADING | STALE | SENTINEL).acl(acl::CONNECTION).group(Group::Server).since("2.8.13").doc("Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands").tips(&["nondeterministic_output_order"]).subcommands_of(COMMAND_SUBCOMMANDS),
     CommandSpec::container("slowlog", SLOWLOG_SUBCOMMANDS).group(Group::Server).since("2.2.12").doc("A container for slow log commands.", "Depends on subcommand."),
     CommandSpec::container("latency", LATENCY_SUBCOMMANDS).group(Group::Server).since("2.8.13").doc("A container for latency diagnostics commands.", "Depends on subcommand."),
+    CommandSpec::container("module", MODULE_SUBCOMMANDS).group(Group::Server).since("4.0.0").doc("A container for module commands.", "Depends on subcommand."),
     CommandSpec::new("monitor", 1, monitor).flags(ADMIN | NOSCRIPT | LOADING | STALE).group(Group::Server).doc("Listens for all requests received by the server in real-time.", ""),
 ];

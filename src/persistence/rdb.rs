@@ -258,7 +258,7 @@ impl Server {
 /// Write the whole dataset in RDB format to `w`, with the replication aux fields of `rsi`.
 /// `rdb-key-save-delay` slows it down per key (for tests of children in progress).
 pub fn write_rdb<W: Write>(srv: &Server, w: W, rsi: Option<&RdbSaveInfo>) -> io::Result<W> {
-    write_rdb_ext(srv, w, rsi, false)
+    write_rdb_ext(srv, w, rsi, false, 0)
 }
 
 /// [`write_rdb`], for an AOF base file when `aof_base` (the `aof-base` aux field says so).
@@ -267,7 +267,9 @@ pub fn write_rdb_ext<W: Write>(
     w: W,
     rsi: Option<&RdbSaveInfo>,
     aof_base: bool,
+    filter: u8,
 ) -> io::Result<W> {
+    use crate::replication::rdb_filter;
     let delay = srv.config.rdb_key_save_delay;
     let mut r = RdbWriter::new(w).compressed(srv.config.rdbcompression);
     r.raw(format!("REDIS{:04}", RDB_VERSION).as_bytes())?;
@@ -290,8 +292,15 @@ pub fn write_rdb_ext<W: Write>(
         r.aux("repl-offset", rsi.repl_offset.to_string().as_bytes())?;
     }
     r.aux("aof-base", if aof_base { b"1" } else { b"0" })?;
-    crate::scripting::function::write_functions(srv, &mut r)?;
-    for (i, db) in srv.dbs.iter().enumerate() {
+    if filter & rdb_filter::EXCLUDE_FUNCTIONS == 0 {
+        crate::scripting::function::write_functions(srv, &mut r)?;
+    }
+    let dbs = if filter & rdb_filter::EXCLUDE_DATA == 0 {
+        &srv.dbs[..]
+    } else {
+        &[]
+    };
+    for (i, db) in dbs.iter().enumerate() {
         if db.is_empty() {
             continue;
         }

@@ -239,6 +239,14 @@ impl Server {
                 "SYNC and PSYNC are invalid with pending output",
             ));
         }
+        // A filtered RDB is never written to disk (it is not a snapshot of the dataset), so
+        // it needs a replica that reads EOF-marked transfers.
+        if c.repl
+            .as_ref()
+            .is_some_and(|rc| rc.rdb_filter != 0 && !rc.capa_eof)
+        {
+            return Err(CmdError::err("Filtered replica requires EOF capability"));
+        }
         log::info!("Replica {} asks for synchronization", replica_name(c));
         let rc = c.repl.get_or_insert_with(Default::default);
         if psync {
@@ -263,6 +271,7 @@ impl Server {
         let rc = c.repl.as_mut().expect("set above");
         rc.state = Some(ReplicaState::WaitBgsaveStart);
         let capa_eof = rc.capa_eof;
+        let filter = rc.rdb_filter;
         if self.config.repl_disable_tcp_nodelay {
             if let Some(crate::client::Conn::Tcp(s)) = &c.conn {
                 let _ = s.set_nodelay(false);
@@ -286,13 +295,14 @@ impl Server {
         match self.bgsave.child.as_ref().map(|ch| ch.kind) {
             Some(ChildKind::RdbDisk) => {
                 // Attach to a BGSAVE that already registers the stream for another replica.
-                let other =
-                    self.repl.replicas.iter().find_map(|r| {
-                        let o = self.clients.get(r.key)?.as_deref()?;
-                        let orc = o.repl.as_ref()?;
-                        (orc.state == Some(ReplicaState::WaitBgsaveEnd) && !orc.rdb_only)
-                            .then_some((orc.psync_initial_offset, orc.capa_eof, r.next))
-                    });
+                let other = self.repl.replicas.iter().find_map(|r| {
+                    let o = self.clients.get(r.key)?.as_deref()?;
+                    let orc = o.repl.as_ref()?;
+                    (orc.state == Some(ReplicaState::WaitBgsaveEnd)
+                        && !orc.rdb_only
+                        && orc.rdb_filter == filter)
+                        .then_some((orc.psync_initial_offset, orc.capa_eof, r.next))
+                });
                 match other {
                     Some((offset, other_eof, next)) if capa_eof || !other_eof => {
                         if let Some(r) = self.repl.cursor_mut(c.key) {
@@ -314,7 +324,7 @@ impl Server {
                 {
                     log::info!("Delay next BGSAVE for diskless SYNC");
                 } else if !self.has_active_child() {
-                    self.start_bgsave_for_replication(capa_eof, Some(c));
+                    self.start_bgsave_for_replication(capa_eof, filter, Some(c));
                 } else {
                     log::info!("No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed");
                 }
@@ -436,9 +446,12 @@ impl Server {
     pub fn start_bgsave_for_replication(
         &mut self,
         mincapa_eof: bool,
+        filter: u8,
         mut current: Option<&mut Client>,
     ) {
-        let socket = self.config.repl_diskless_sync && mincapa_eof;
+        // A filtered RDB goes to sockets even without diskless sync: it must not replace
+        // the dump file.
+        let socket = (self.config.repl_diskless_sync || filter != 0) && mincapa_eof;
         log::info!(
             "Starting BGSAVE for SYNC with target: {}",
             if socket { "replicas sockets" } else { "disk" }
@@ -449,11 +462,15 @@ impl Server {
             .iter()
             .map(|r| r.key)
             .filter(|&k| {
-                self.replica_state_of(k, current.as_deref()) == Some(ReplicaState::WaitBgsaveStart)
+                self.client_by_key(k, current.as_deref())
+                    .and_then(|c| c.repl.as_ref())
+                    .is_some_and(|rc| {
+                        rc.state == Some(ReplicaState::WaitBgsaveStart) && rc.rdb_filter == filter
+                    })
             })
             .collect();
         let res = if socket {
-            self.rdb_save_to_replicas_sockets(&waiting, &mut current)
+            self.rdb_save_to_replicas_sockets(&waiting, filter, &mut current)
         } else {
             self.bgsave_with(ChildKind::RdbDisk)
         };
@@ -492,15 +509,12 @@ impl Server {
         }
     }
 
-    fn replica_state_of(&self, key: usize, current: Option<&Client>) -> Option<ReplicaState> {
-        self.client_by_key(key, current)?.repl.as_ref()?.state
-    }
-
     /// Fork a child writing the RDB, EOF-marked, into a pipe the parent relays to `waiting`
     /// (Redis's rdbSaveToSlavesSockets).
     fn rdb_save_to_replicas_sockets(
         &mut self,
         waiting: &[usize],
+        filter: u8,
         current: &mut Option<&mut Client>,
     ) -> Result<(), String> {
         if self.has_active_child() || self.repl.rdb_pipe.is_some() {
@@ -532,7 +546,7 @@ impl Server {
                 libc::close(exit_w_fd);
             }
             let out = io::BufWriter::with_capacity(64 * 1024, File::from(pipe_w));
-            let ok = write_rdb_with_eof_mark(srv, out, rsi.as_ref());
+            let ok = write_rdb_with_eof_mark(srv, out, rsi.as_ref(), filter);
             // Wait until the parent relayed everything (it closes its end of the exit pipe).
             let mut exit_r = File::from(exit_r);
             let mut b = [0u8; 1];
@@ -952,6 +966,9 @@ impl Server {
             } else if is("rdb-filter-only") {
                 let filters = crate::config::parse::split_args(val)
                     .map_err(|_| CmdError::err("Missing rdb-filter-only values"))?;
+                // Everything is left out but what the filters include.
+                let mut filter =
+                    super::rdb_filter::EXCLUDE_DATA | super::rdb_filter::EXCLUDE_FUNCTIONS;
                 for f in &filters {
                     if !f.eq_ignore_ascii_case(b"functions") {
                         return Err(CmdError::err(format!(
@@ -959,7 +976,12 @@ impl Server {
                             String::from_utf8_lossy(f)
                         )));
                     }
+                    filter &= !super::rdb_filter::EXCLUDE_FUNCTIONS;
                 }
+                ctx_client
+                    .repl
+                    .get_or_insert_with(Default::default)
+                    .rdb_filter = filter;
             } else {
                 return Err(CmdError::err(format!(
                     "Unrecognized REPLCONF option: {}",
@@ -1058,12 +1080,16 @@ impl Server {
         }
         let now = self.now_ms / 1000;
         let (mut waiting, mut max_idle, mut mincapa_eof) = (0i64, 0i64, true);
+        // Replicas wanting differently filtered RDBs wait for a later fork.
+        let mut filter = None;
         for r in &self.repl.replicas {
             let Some(Some(c)) = self.clients.get(r.key) else {
                 continue;
             };
             let Some(rc) = &c.repl else { continue };
-            if rc.state == Some(ReplicaState::WaitBgsaveStart) {
+            if rc.state == Some(ReplicaState::WaitBgsaveStart)
+                && *filter.get_or_insert(rc.rdb_filter) == rc.rdb_filter
+            {
                 waiting += 1;
                 max_idle = max_idle.max(now - c.last_interaction_ms / 1000);
                 mincapa_eof &= rc.capa_eof;
@@ -1075,7 +1101,7 @@ impl Server {
                 || (max > 0 && waiting >= max)
                 || max_idle >= self.config.repl_diskless_sync_delay)
         {
-            self.start_bgsave_for_replication(mincapa_eof, None);
+            self.start_bgsave_for_replication(mincapa_eof, filter.unwrap_or(0), None);
         }
     }
 
@@ -1157,12 +1183,13 @@ fn write_rdb_with_eof_mark(
     srv: &Server,
     mut out: io::BufWriter<File>,
     rsi: Option<&crate::persistence::rdb::RdbSaveInfo>,
+    filter: u8,
 ) -> io::Result<()> {
     let mark = crate::server::random_hex(40);
     out.write_all(b"$EOF:")?;
     out.write_all(mark.as_bytes())?;
     out.write_all(b"\r\n")?;
-    let mut out = crate::persistence::rdb::write_rdb(srv, out, rsi)?;
+    let mut out = crate::persistence::rdb::write_rdb_ext(srv, out, rsi, false, filter)?;
     out.write_all(mark.as_bytes())?;
     out.flush()
 }

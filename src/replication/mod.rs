@@ -50,6 +50,14 @@ impl ReplicaState {
     }
 }
 
+/// Parts of the dataset a filtered RDB leaves out (Redis's SLAVE_REQ_RDB_EXCLUDE_*).
+pub mod rdb_filter {
+    /// No keys.
+    pub const EXCLUDE_DATA: u8 = 1;
+    /// No function libraries.
+    pub const EXCLUDE_FUNCTIONS: u8 = 2;
+}
+
 /// What a master knows about a replica client (and, before SYNC, what REPLCONF told it).
 #[derive(Debug, Default)]
 pub struct ReplicaClient {
@@ -60,6 +68,9 @@ pub struct ReplicaClient {
     pub capa_eof: bool,
     pub capa_psync2: bool,
     pub rdb_only: bool,
+    /// What the replica leaves out of its RDB (REPLCONF rdb-filter-only): bits of
+    /// [`rdb_filter`]. A filtered RDB always goes to the replica's socket.
+    pub rdb_filter: u8,
     /// Came with SYNC (old protocol: no ACKs expected).
     pub pre_psync: bool,
     pub ack_off: i64,

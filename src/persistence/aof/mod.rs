@@ -646,7 +646,7 @@ impl Server {
             })?;
             let mut w = BufWriter::with_capacity(64 * 1024, f);
             if self.config.aof_use_rdb_preamble {
-                w = crate::persistence::rdb::write_rdb_ext(self, w, None, true)?;
+                w = crate::persistence::rdb::write_rdb_ext(self, w, None, true, 0)?;
             } else {
                 self.aof_rewrite_commands(&mut w)?;
             }
