@@ -76,6 +76,16 @@ pub fn apply(srv: &mut Server, new: &Config, _old: &Config, action: Apply) -> Re
             }
             Ok(())
         }
+        Apply::WatchdogPeriod => {
+            srv.watchdog_period =
+                crate::crash::watchdog::effective_period(new.watchdog_period, srv.hz);
+            if srv.watchdog_period > 0 {
+                crate::crash::watchdog::schedule(srv.watchdog_period);
+            } else {
+                crate::crash::watchdog::disable();
+            }
+            Ok(())
+        }
         Apply::ProcTitle => {
             crate::util::proctitle::update(new, None);
             Ok(())

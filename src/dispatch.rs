@@ -298,7 +298,7 @@ impl Server {
                 (self.config.enable_module_command, "MODULE")
             };
             if !option.allows(is_local(c)) {
-                let e = CmdError::err(format!("{label} command not allowed. If the enable-{} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.", label.to_ascii_lowercase()));
+                let e = CmdError::err(format!("{label} command not allowed. If the enable-{}-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.", label.to_ascii_lowercase()));
                 self.reject(c, Some(id), &e);
                 return false;
             }

@@ -205,6 +205,7 @@ pub struct Server {
     pub tcp_port: u16,
     /// Whether the process is the original (false in fork children).
     pub in_fork_child: bool,
+    /// The watchdog period in use (ms; 0: off), re-armed from cron.
     pub watchdog_period: i64,
     /// The append-only file.
     pub aof: crate::persistence::aof::Aof,
@@ -353,7 +354,10 @@ impl Server {
             executing_master: false,
             tcp_port: config.port as u16,
             in_fork_child: false,
-            watchdog_period: 0,
+            watchdog_period: crate::crash::watchdog::effective_period(
+                config.watchdog_period,
+                config.hz as i32,
+            ),
             aof: crate::persistence::aof::Aof::new(config.appendonly),
             in_exec: false,
             pubsub: Default::default(),
@@ -439,6 +443,9 @@ impl Server {
             self.hz = self.config.hz as i32;
         }
         let period_ms = 1000 / self.hz.max(1) as i64;
+        if self.watchdog_period > 0 {
+            crate::crash::watchdog::schedule(self.watchdog_period);
+        }
         let every = |ms: i64, loops: u64| -> bool {
             ms <= period_ms || loops.is_multiple_of((ms / period_ms) as u64)
         };

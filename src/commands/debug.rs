@@ -132,7 +132,10 @@ fn debug_loadaof(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-fn debug(ctx: &mut Ctx) -> CmdResult {
+/// DEBUG. Named as Redis's handler, so crash and watchdog stack traces read the same.
+#[allow(non_snake_case)]
+#[inline(never)]
+fn debugCommand(ctx: &mut Ctx) -> CmdResult {
     let sub = String::from_utf8_lossy(ctx.arg(1)).to_ascii_lowercase();
     let argc = ctx.argv.len();
     match (sub.as_str(), argc) {
@@ -417,7 +420,7 @@ fn debug_protocol(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// The DEBUG command.
-pub static COMMANDS: &[CommandSpec] = &[CommandSpec::new("debug", -2, debug)
+pub static COMMANDS: &[CommandSpec] = &[CommandSpec::new("debug", -2, debugCommand)
     .flags(ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED)
     .group(Group::Server)
     .doc(
