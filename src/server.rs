@@ -205,6 +205,8 @@ pub struct Server {
     pub tcp_port: u16,
     /// Whether the process is the original (false in fork children).
     pub in_fork_child: bool,
+    /// In a fork child: where it reports its progress to the parent (the child info pipe).
+    pub child_reporter: Option<crate::persistence::childinfo::Reporter>,
     /// The watchdog period in use (ms; 0: off), re-armed from cron.
     pub watchdog_period: i64,
     /// The append-only file.
@@ -354,6 +356,7 @@ impl Server {
             executing_master: false,
             tcp_port: config.port as u16,
             in_fork_child: false,
+            child_reporter: None,
             watchdog_period: crate::crash::watchdog::effective_period(
                 config.watchdog_period,
                 config.hz as i32,
@@ -802,6 +805,10 @@ impl Server {
                     "DB loaded from disk: {:.3} seconds",
                     start.elapsed().as_secs_f64()
                 );
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                crate::persistence::rdb::report_corrupt_file(self, &path, &e);
+                std::process::exit(1);
             }
             Err(e) => {
                 log::warn!("Fatal error loading the DB: {}. Exiting.", e);

@@ -11,6 +11,7 @@ use std::time::Instant;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
 
+use crate::persistence::childinfo;
 use crate::server::Server;
 
 /// Seconds to wait before retrying a failed automatic BGSAVE (CONFIG_BGSAVE_RETRY_DELAY).
@@ -46,6 +47,8 @@ pub struct BgSave {
     /// Unix time of the last BGSAVE attempt (for the retry delay).
     pub last_try: i64,
     pub last_status_ok: bool,
+    /// The parent's end of the running child's info pipe.
+    pub info_fd: Option<std::os::fd::RawFd>,
 }
 
 impl Server {
@@ -102,6 +105,7 @@ impl Server {
             return Err("child already active".into());
         }
         let start = Instant::now();
+        let pipe = childinfo::open_pipe();
         crate::log::flush();
         // SAFETY: the reactor is the only thread that touches the server; the child only
         // reads its copy of the dataset, writes a file or pipe, and ends with _exit.
@@ -124,7 +128,14 @@ impl Server {
                     &cfg,
                     crate::config_apply::OomClass::BgChild,
                 );
+                if let Some((r, w)) = pipe {
+                    childinfo::close(r);
+                    self.child_reporter = Some(childinfo::Reporter::new(w));
+                }
                 let code = work(self);
+                if code == 0 {
+                    self.send_child_cow_info(kind);
+                }
                 crate::event_loop::exit_now(code);
             }
             Ok(ForkResult::Parent { child }) => {
@@ -137,6 +148,13 @@ impl Server {
                     usec / 1000,
                     self.now_ms / 1000,
                 );
+                if let Some((r, w)) = pipe {
+                    childinfo::close(w);
+                    self.bgsave.info_fd = Some(r);
+                }
+                let stats = &mut self.persistence.child_stats;
+                stats.reset_current();
+                stats.current_save_keys_total = self.dbs.iter().map(|d| d.len() as u64).sum();
                 self.bgsave.child = Some(Child {
                     pid: child,
                     started: Instant::now(),
@@ -146,7 +164,43 @@ impl Server {
                 crate::db::dict::set_resize_allowed(false);
                 Ok(())
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => {
+                if let Some((r, w)) = pipe {
+                    childinfo::close(r);
+                    childinfo::close(w);
+                }
+                Err(e.to_string())
+            }
+        }
+    }
+
+    /// In the child, when its work is done: send the final copy-on-write size
+    /// (sendChildCowInfo) and log it.
+    fn send_child_cow_info(&self, kind: ChildKind) {
+        let Some(rep) = &self.child_reporter else {
+            return;
+        };
+        let (msg, name) = match kind {
+            ChildKind::AofRewrite => (childinfo::AOF_COW_SIZE, "AOF rewrite"),
+            _ => (childinfo::RDB_COW_SIZE, "RDB"),
+        };
+        let cow = childinfo::private_dirty_bytes();
+        if cow != 0 {
+            log::info!(
+                "Fork CoW for {}: current {} MB, peak {} MB, average {} MB",
+                name,
+                cow >> 20,
+                cow >> 20,
+                cow >> 20
+            );
+        }
+        rep.send(msg, 0);
+    }
+
+    /// Read what the child reported through the info pipe (receiveChildInfo).
+    pub fn receive_child_info(&mut self) {
+        if let Some(fd) = self.bgsave.info_fd {
+            childinfo::receive(fd, &mut self.persistence.child_stats);
         }
     }
 
@@ -185,6 +239,7 @@ impl Server {
             return;
         };
         let pid = child.pid;
+        self.receive_child_info();
         let status = match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::StillAlive) => return,
             Ok(s) => s,
@@ -207,6 +262,12 @@ impl Server {
             return;
         };
         let pid = child.pid;
+        // The last reports (the final COW size) are in the pipe before the child exits.
+        self.receive_child_info();
+        if let Some(fd) = self.bgsave.info_fd.take() {
+            childinfo::close(fd);
+        }
+        self.persistence.child_stats.reset_current();
         let ok = matches!(status, WaitStatus::Exited(_, 0));
         if child.kind == ChildKind::AofRewrite {
             crate::db::dict::set_resize_allowed(true);

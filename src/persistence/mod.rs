@@ -3,6 +3,7 @@
 pub mod aof;
 pub mod bgsave;
 pub mod bio;
+pub mod childinfo;
 pub mod rdb;
 
 use crate::server::Server;
@@ -23,6 +24,8 @@ pub struct PersistenceState {
     pub loading_loaded_bytes: u64,
     /// Replication info from the aux fields of the last RDB loaded.
     pub loaded_rsi: Option<rdb::RdbSaveInfo>,
+    /// The fork child's progress and the last children's copy-on-write sizes.
+    pub child_stats: childinfo::ChildStats,
 }
 
 /// The `# Persistence` section of INFO.
@@ -52,9 +55,20 @@ pub fn info_persistence(srv: &Server) -> String {
 
 fn persistence_fields(srv: &Server) -> String {
     let p = &srv.persistence;
+    let cs = &p.child_stats;
     format!(
-        "loading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n{}",
+        "loading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:{}\r\ncurrent_cow_size:{}\r\ncurrent_cow_size_age:{}\r\ncurrent_fork_perc:{:.2}\r\ncurrent_save_keys_processed:{}\r\ncurrent_save_keys_total:{}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n{}",
         p.loading as u8,
+        cs.current_cow_peak,
+        cs.current_cow_bytes,
+        if cs.current_cow_updated_ms == 0 {
+            0
+        } else {
+            (crate::server::mstime() as u64).saturating_sub(cs.current_cow_updated_ms) / 1000
+        },
+        cs.fork_perc(),
+        cs.current_save_keys_processed,
+        cs.current_save_keys_total,
         srv.dirty,
         srv.bgsave.child.as_ref().is_some_and(|c| c.kind != bgsave::ChildKind::AofRewrite) as u8,
         srv.lastsave,
@@ -67,6 +81,7 @@ fn persistence_fields(srv: &Server) -> String {
             .map(|c| c.started.elapsed().as_secs() as i64)
             .unwrap_or(-1),
         p.saves,
+        cs.rdb_last_cow_size,
         p.last_load_keys_expired,
         p.last_load_keys_loaded,
         srv.info_aof(),

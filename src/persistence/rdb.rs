@@ -300,6 +300,7 @@ pub fn write_rdb_ext<W: Write>(
     } else {
         &[]
     };
+    let mut keys = 0u64;
     for (i, db) in dbs.iter().enumerate() {
         if db.is_empty() {
             continue;
@@ -317,6 +318,10 @@ pub fn write_rdb_ext<W: Write>(
             r.raw(&[value_type(&o.value)])?;
             r.string(k)?;
             write_payload(&mut r, &o.value)?;
+            keys += 1;
+            if let Some(rep) = &srv.child_reporter {
+                rep.progress(keys);
+            }
             if delay != 0 {
                 debug_delay(delay);
             }
@@ -587,6 +592,43 @@ pub fn debug_delay(usec: i64) {
     }
 }
 
+/// A load error and the input offset where it was detected.
+#[derive(Debug)]
+struct AtOffset {
+    offset: usize,
+    inner: io::Error,
+}
+
+impl std::fmt::Display for AtOffset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl std::error::Error for AtOffset {}
+
+/// Where in the input a load error was detected, if known.
+pub fn error_offset(e: &io::Error) -> Option<usize> {
+    e.get_ref()
+        .and_then(|x| x.downcast_ref::<AtOffset>())
+        .map(|a| a.offset)
+}
+
+/// Log a corrupt RDB file found at start-up the way Redis's rdbReportError does: the error,
+/// what redis-check-rdb finds in the file, and that the server terminates (the caller
+/// exits). The file itself is left as it is.
+pub fn report_corrupt_file(srv: &Server, path: &str, e: &io::Error) {
+    let msg = format!(
+        "Internal error in RDB reading offset {}, function at rdb.c:0 -> {}",
+        srv.persistence.loading_loaded_bytes, e
+    );
+    log::warn!("{}", msg);
+    log::warn!("[offset 0] Checking RDB file {}", path);
+    log::warn!("--- RDB ERROR DETECTED ---");
+    log::warn!("[offset {}] {}", error_offset(e).unwrap_or(0), msg);
+    log::warn!("Terminating server after rdb file reading failure.");
+}
+
 fn load_records(
     srv: &mut Server,
     data: &[u8],
@@ -594,6 +636,25 @@ fn load_records(
     allow_dup: bool,
 ) -> io::Result<(u64, usize)> {
     let mut r = RdbReader::new(data);
+    load_records_from(srv, &mut r, data, aof_preamble, allow_dup).map_err(|e| {
+        let kind = e.kind();
+        io::Error::new(
+            kind,
+            AtOffset {
+                offset: r.pos,
+                inner: e,
+            },
+        )
+    })
+}
+
+fn load_records_from(
+    srv: &mut Server,
+    r: &mut RdbReader,
+    data: &[u8],
+    aof_preamble: bool,
+    allow_dup: bool,
+) -> io::Result<(u64, usize)> {
     let interval = srv.config.loading_process_events_interval_bytes.max(1) as usize;
     let mut next_events_at = interval;
     let magic = r.take(9)?;
@@ -677,7 +738,7 @@ fn load_records(
             }
             t => {
                 let key = r.string()?;
-                let value = match read_value(t, &mut r, srv) {
+                let value = match read_value(t, r, srv) {
                     Ok(v) => v,
                     Err(e) if is_empty_key(&e) => {
                         if empty_keys_skipped < 10 {
@@ -734,9 +795,29 @@ fn load_records(
     if ver >= 5 {
         let sum = r.take(8)?;
         let expected = u64::from_le_bytes(sum.try_into().unwrap());
-        if expected != 0 && expected != CRC64.checksum(&data[..r.pos - 8]) {
-            return Err(bad("Wrong RDB checksum. Aborting now."));
+        let got = CRC64.checksum(&data[..r.pos - 8]);
+        if expected != 0 && expected != got {
+            log::warn!(
+                "Wrong RDB checksum expected: ({:016x}) got: ({:016x}). Aborting now.",
+                expected,
+                got
+            );
+            return Err(bad("RDB CRC error"));
         }
+    }
+    if empty_keys_skipped > 0 {
+        log::warn!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+            loaded,
+            expired,
+            empty_keys_skipped
+        );
+    } else {
+        log::info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}.",
+            loaded,
+            expired
+        );
     }
     srv.persistence.loaded_rsi = Some(rsi);
     srv.persistence.last_load_keys_loaded = loaded;

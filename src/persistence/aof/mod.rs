@@ -1024,7 +1024,7 @@ impl Server {
         let now = self.now_ms / 1000;
         let rewriting = self.bgsave.child.as_ref().map(|c| c.kind) == Some(ChildKind::AofRewrite);
         let mut s = format!(
-            "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+            "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:{}\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
             (a.state != AofState::Off) as u8,
             rewriting as u8,
             a.rewrite_scheduled as u8,
@@ -1034,6 +1034,7 @@ impl Server {
             a.rewrites,
             a.consecutive_failures,
             if self.aof_write_error().is_none() { "ok" } else { "err" },
+            self.persistence.child_stats.aof_last_cow_size,
         );
         if a.state != AofState::Off {
             s.push_str(&format!(
