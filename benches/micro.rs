@@ -372,6 +372,14 @@ fn main() {
         "redust micro-benchmarks: median of 5 samples of {:?} each (best in parentheses)",
         opts.sample
     );
+    // Sizes behind the per-key memory figures of benches/vs-redis.
+    println!(
+        "size_of: RObj {} B, Value {} B, RString {} B, Sds {} B",
+        std::mem::size_of::<RObj>(),
+        std::mem::size_of::<redust::types::object::Value>(),
+        std::mem::size_of::<RString>(),
+        std::mem::size_of::<Sds>()
+    );
     resp_cases(&opts);
     table_cases(&opts);
     dispatch_cases(&opts);
