@@ -186,6 +186,26 @@ pub fn write_raw(bytes: &[u8]) {
 /// Flush buffered output (lines are written unbuffered; kept for call sites before exit).
 pub fn flush() {}
 
+/// Log `bytes` in hex, 32 to a line, after a warning saying what they are (Redis's
+/// serverLogHexDump).
+pub fn hex_dump(what: &str, bytes: &[u8]) {
+    log::warn!("{} (hexdump of {} bytes):", what, bytes.len());
+    if LL_WARNING < VERBOSITY.load(Ordering::Relaxed) {
+        return;
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(bytes.len() * 2 + bytes.len() / 32 + 2);
+    for line in bytes.chunks(32) {
+        for b in line {
+            out.push(HEX[(b >> 4) as usize]);
+            out.push(HEX[(b & 15) as usize]);
+        }
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+    write_raw(&out);
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

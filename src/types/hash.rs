@@ -318,6 +318,15 @@ impl Hash {
                 let (lp, maxlen) = match t {
                     RDB_TYPE_HASH_LISTPACK => {
                         if !Listpack::validate_pairs(&blob, true) {
+                            let mut entries = 0usize;
+                            if Listpack::validate_with(&blob, |_| {
+                                entries += 1;
+                                true
+                            }) && entries.is_multiple_of(2)
+                            {
+                                // Well formed but for repeated fields: show what came in.
+                                crate::log::hex_dump("listpack with dup elements dump", &blob);
+                            }
                             return Err(bad("Hash listpack integrity check failed."));
                         }
                         (Listpack::from_bytes(blob), 0)
