@@ -51,7 +51,7 @@ fn string_for_bit_write(ctx: &mut Ctx, key: &[u8], maxbit: u64) -> Result<bool, 
     let need = (maxbit >> 3) as usize + 1;
     match ctx.write(key) {
         None => {
-            ctx.set_key(key, Value::Str(RString::Raw(vec![0; need])), true);
+            ctx.set_key(key, Value::Str(RString::raw(vec![0; need])), true);
             Ok(true)
         }
         Some(RObj {
@@ -365,7 +365,7 @@ fn bitop(ctx: &mut Ctx) -> CmdResult {
                 }
             }
         }
-        ctx.set_key(target, Value::Str(RString::Raw(res)), false);
+        ctx.set_key(target, Value::Str(RString::raw(res)), false);
         ctx.notify(notify::STRING, "set", target);
         ctx.dirty(1);
     } else if ctx.delete_key(target) {

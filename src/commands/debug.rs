@@ -328,12 +328,14 @@ fn debugCommand(ctx: &mut Ctx) -> CmdResult {
             let stats = match ctx.srv.dbs[db].keys.get(&key[..]) {
                 None => return Err(errors::NO_SUCH_KEY),
                 Some(o) => match &o.value {
-                    crate::types::object::Value::Set(crate::types::set::Set::Table(d)) => {
-                        Some(d.stats())
-                    }
-                    crate::types::object::Value::Hash(crate::types::hash::Hash::Table(d)) => {
-                        Some(d.stats())
-                    }
+                    crate::types::object::Value::Set(s) => match &**s {
+                        crate::types::set::Set::Table(d) => Some(d.stats()),
+                        _ => None,
+                    },
+                    crate::types::object::Value::Hash(h) => match &**h {
+                        crate::types::hash::Hash::Table(d) => Some(d.stats()),
+                        _ => None,
+                    },
                     _ => None,
                 },
             };

@@ -61,7 +61,7 @@ fn write_hash<'c>(
             return Ok(None);
         }
         let lru = ctx.srv.lruclock;
-        ctx.srv.dbs[db].add(key, RObj::new(Value::Hash(Hash::new()), lru));
+        ctx.srv.dbs[db].add(key, RObj::new(Value::Hash(Box::default()), lru));
     }
     match ctx.srv.dbs[db].keys.get_mut(key) {
         Some(RObj {
@@ -472,7 +472,7 @@ fn hscan(ctx: &mut Ctx) -> CmdResult {
     let cursor = crate::commands::scan::parse_scan_cursor(ctx.arg(2))?;
     let key = ctx.arg(1);
     crate::commands::scan::scan_generic(ctx, Some(key), cursor, |v| match v {
-        Value::Hash(h) => Some(h),
+        Value::Hash(h) => Some(&**h),
         _ => None,
     })
 }

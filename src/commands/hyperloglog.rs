@@ -63,7 +63,7 @@ fn pfadd(ctx: &mut Ctx) -> CmdResult {
             check_hll(o)?;
         }
         None => {
-            ctx.set_key(key, Value::Str(RString::Raw(hll::new_sparse())), false);
+            ctx.set_key(key, Value::Str(RString::raw(hll::new_sparse())), false);
             updated += 1;
         }
     }
@@ -138,7 +138,7 @@ fn pfmerge(ctx: &mut Ctx) -> CmdResult {
     }
     let dst = ctx.arg(1);
     if ctx.write(dst).is_none() {
-        ctx.set_key(dst, Value::Str(RString::Raw(hll::new_sparse())), false);
+        ctx.set_key(dst, Value::Str(RString::raw(hll::new_sparse())), false);
     }
     let sparse_max = sparse_max(ctx);
     let h = hll_mut(ctx.srv, ctx.client.db, dst);

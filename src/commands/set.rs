@@ -61,7 +61,10 @@ fn sadd(ctx: &mut Ctx) -> CmdResult {
     if write_set(ctx, key)?.is_none() {
         let lru = ctx.srv.lruclock;
         let db = ctx.client.db;
-        ctx.srv.dbs[db].add(key, RObj::new(Value::Set(Set::for_member(&argv[2])), lru));
+        ctx.srv.dbs[db].add(
+            key,
+            RObj::new(Value::Set(Box::new(Set::for_member(&argv[2]))), lru),
+        );
     }
     let s = write_set(ctx, key)?.expect("created above");
     let added = argv[2..].iter().filter(|m| s.add(m, max)).count();
@@ -142,7 +145,10 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
     if !dst_exists {
         let lru = ctx.srv.lruclock;
         let db = ctx.client.db;
-        ctx.srv.dbs[db].add(dst, RObj::new(Value::Set(Set::for_member(member)), lru));
+        ctx.srv.dbs[db].add(
+            dst,
+            RObj::new(Value::Set(Box::new(Set::for_member(member))), lru),
+        );
     }
     ctx.signal_modified(src);
     ctx.dirty(1);
@@ -451,7 +457,7 @@ fn set_at<'s>(srv: &'s crate::server::Server, db: usize, key: &[u8]) -> &'s Set 
 fn store_result(ctx: &mut Ctx, dst: &[u8], result: Set, event: &str) {
     let n = result.len();
     if n > 0 {
-        ctx.set_key(dst, Value::Set(result), false);
+        ctx.set_key(dst, Value::Set(Box::new(result)), false);
         ctx.reply().int(n as i64);
         ctx.notify(notify::SET, event, dst);
         ctx.dirty(1);
@@ -689,7 +695,7 @@ fn sscan(ctx: &mut Ctx) -> CmdResult {
     let cursor = crate::commands::scan::parse_scan_cursor(ctx.arg(2))?;
     let key = ctx.arg(1);
     crate::commands::scan::scan_generic(ctx, Some(key), cursor, |v| match v {
-        Value::Set(s) => Some(s),
+        Value::Set(s) => Some(&**s),
         _ => None,
     })
 }

@@ -163,11 +163,13 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
     if kind == Kind::ZSet {
         let db = ctx.client.db;
         if let Some(RObj {
-            value: Value::ZSet(z @ ZSet::Listpack(_)),
+            value: Value::ZSet(z),
             ..
         }) = ctx.srv.dbs[db].keys.get_mut(key)
         {
-            z.convert_to_skiplist();
+            if matches!(**z, ZSet::Listpack(_)) {
+                z.convert_to_skiplist();
+            }
         }
     }
     // A set has no order: stored or script results are made deterministic by sorting.

@@ -530,7 +530,7 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
     check_range_length(ctx, offset, v.len())?;
     let offset = offset as usize;
     if cur_len.is_none() {
-        ctx.set_key(k, Value::Str(RString::Raw(Vec::new())), false);
+        ctx.set_key(k, Value::Str(RString::raw(Vec::new())), false);
     }
     let db = ctx.client.db;
     let Some(crate::types::object::RObj {

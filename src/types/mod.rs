@@ -1,5 +1,6 @@
 //! Values and their encodings.
 
+pub mod embstr;
 pub mod hash;
 pub mod hyperloglog;
 pub mod intset;

@@ -14,10 +14,11 @@ pub const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 pub enum RString {
     /// `int`: the string is the decimal form of this integer.
     Int(i64),
-    /// `embstr`: a short string, immutable in place.
-    Emb(Box<[u8]>),
-    /// `raw`: a growable string (after APPEND, SETRANGE, SETBIT...).
-    Raw(Vec<u8>),
+    /// `embstr`: a short string, immutable in place, in one thin allocation.
+    Emb(crate::types::embstr::EmbStr),
+    /// `raw`: a growable string (after APPEND, SETRANGE, SETBIT...). Boxed, so that a string
+    /// value stays one word beside its tag.
+    Raw(Box<Vec<u8>>),
 }
 
 impl RString {
@@ -32,12 +33,17 @@ impl RString {
         Self::from_bytes_no_int(b)
     }
 
+    /// A `raw` string owning `v`.
+    pub fn raw(v: Vec<u8>) -> RString {
+        RString::Raw(Box::new(v))
+    }
+
     /// Like [`RString::from_bytes`] without trying the integer encoding.
     pub fn from_bytes_no_int(b: &[u8]) -> RString {
         if b.len() <= EMBSTR_SIZE_LIMIT {
             RString::Emb(b.into())
         } else {
-            RString::Raw(b.to_vec())
+            RString::Raw(Box::new(b.to_vec()))
         }
     }
 
@@ -82,7 +88,7 @@ impl RString {
     /// (Redis's dbUnshareStringValue).
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
         if !matches!(self, RString::Raw(_)) {
-            *self = RString::Raw(self.to_vec());
+            *self = RString::Raw(Box::new(self.to_vec()));
         }
         match self {
             RString::Raw(v) => v,
@@ -114,9 +120,9 @@ impl RString {
 pub enum Value {
     Str(RString),
     List(Box<crate::types::quicklist::Quicklist>),
-    ZSet(crate::types::zset::ZSet),
-    Set(crate::types::set::Set),
-    Hash(crate::types::hash::Hash),
+    ZSet(Box<crate::types::zset::ZSet>),
+    Set(Box<crate::types::set::Set>),
+    Hash(Box<crate::types::hash::Hash>),
     Stream(Box<crate::types::stream::Stream>),
 }
 
@@ -192,5 +198,33 @@ impl RObj {
     /// A string object.
     pub fn string(s: RString, lru: u32) -> RObj {
         RObj::new(Value::Str(s), lru)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyspace_objects_stay_small() {
+        // A value is one word beside its tag, so that a keyspace entry (key, object, next
+        // pointer) fits jemalloc's 48-byte class.
+        assert_eq!(std::mem::size_of::<RString>(), 16);
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+        assert_eq!(std::mem::size_of::<RObj>(), 24);
+    }
+
+    #[test]
+    fn string_encodings() {
+        assert_eq!(RString::from_bytes(b"123").encoding(), "int");
+        let e = RString::from_bytes(b"hello");
+        assert_eq!(e.encoding(), "embstr");
+        assert_eq!(e.to_vec(), b"hello");
+        let long = vec![b'x'; EMBSTR_SIZE_LIMIT + 1];
+        assert_eq!(RString::from_bytes(&long).encoding(), "raw");
+        let mut m = RString::from_bytes(b"abc");
+        m.make_raw().extend_from_slice(b"def");
+        assert_eq!(m.encoding(), "raw");
+        assert_eq!(m.to_vec(), b"abcdef");
     }
 }

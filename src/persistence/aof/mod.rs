@@ -1232,7 +1232,7 @@ mod tests {
         for i in 0..100 {
             set.add(format!("m{}", i).as_bytes(), 512);
         }
-        rewrite_object(&mut out, b"k", &Value::Set(set));
+        rewrite_object(&mut out, b"k", &Value::Set(Box::new(set)));
         let text = String::from_utf8_lossy(&out);
         assert_eq!(text.matches("SADD").count(), 2);
     }
