@@ -29,6 +29,12 @@ fn usable(size: usize, align: usize) -> usize {
     }
 }
 
+/// The size jemalloc really hands out for a request of `size` bytes (its size class): a
+/// buffer grown to exactly this wastes nothing and needs no reallocation until it is full.
+pub fn size_class(size: usize) -> usize {
+    usable(size, 1)
+}
+
 // SAFETY: every method forwards to jemalloc with the same layout and only adds bookkeeping.
 unsafe impl GlobalAlloc for Counting {
     #[inline]
@@ -106,6 +112,131 @@ pub fn total_system_memory() -> u64 {
     }
 }
 
+/// What a `mallctl` call gave back.
+pub enum Mallctl<T> {
+    /// The (old) value read.
+    Value(T),
+    /// A write-only setting was written.
+    Written,
+}
+
+/// The C library's text for an errno (strerror), as Redis replies it.
+fn strerror(code: i32) -> String {
+    // SAFETY: strerror returns a pointer to a NUL-terminated static or thread-local string.
+    unsafe { std::ffi::CStr::from_ptr(libc::strerror(code)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// jemalloc's mallctl on an integer setting (DEBUG MALLCTL): read it, writing `new` if
+/// given, trying 64-, 32-, 16- and 8-bit sizes until one matches the setting's type.
+pub fn mallctl_int(name: &[u8], new: Option<i64>) -> Result<Mallctl<i64>, String> {
+    let name = std::ffi::CString::new(name).map_err(|_| strerror(libc::EINVAL))?;
+    let mut size = std::mem::size_of::<i64>();
+    let mut val = new.unwrap_or(0);
+    while size > 0 {
+        let mut old: i64 = 0;
+        let mut oldlen = size;
+        let (newp, newlen) = match new {
+            Some(_) => (&mut val as *mut i64 as *mut libc::c_void, size),
+            None => (std::ptr::null_mut(), 0),
+        };
+        // SAFETY: `old` has room for `size` (<= 8) bytes; `newp` points to `newlen` bytes.
+        let ret = unsafe {
+            tikv_jemalloc_sys::mallctl(
+                name.as_ptr(),
+                &mut old as *mut i64 as *mut libc::c_void,
+                &mut oldlen,
+                newp,
+                newlen,
+            )
+        };
+        if ret == 0 {
+            return Ok(Mallctl::Value(old));
+        }
+        if ret == libc::EPERM && new.is_some() {
+            // A write-only setting: just write it.
+            // SAFETY: as above, without reading.
+            let w = unsafe {
+                tikv_jemalloc_sys::mallctl(
+                    name.as_ptr(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    newp,
+                    newlen,
+                )
+            };
+            if w == 0 {
+                return Ok(Mallctl::Written);
+            }
+        }
+        if ret != libc::EINVAL {
+            return Err(strerror(ret));
+        }
+        size /= 2;
+    }
+    Err(strerror(libc::EINVAL))
+}
+
+/// jemalloc's mallctl on a string setting (DEBUG MALLCTL-STR): read it, writing `new` if
+/// given (`VOID` writes nothing, for settings that are triggers).
+pub fn mallctl_str(name: &[u8], new: Option<&[u8]>) -> Result<Mallctl<String>, String> {
+    let name = std::ffi::CString::new(name).map_err(|_| strerror(libc::EINVAL))?;
+    let mut old: *const libc::c_char = std::ptr::null();
+    let mut oldlen = std::mem::size_of::<*const libc::c_char>();
+    // SAFETY: reading a `char *` setting into a pointer-sized slot.
+    let rret = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            name.as_ptr(),
+            &mut old as *mut *const libc::c_char as *mut libc::c_void,
+            &mut oldlen,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if rret != 0 && !(rret == libc::EPERM && new.is_some()) {
+        return Err(strerror(rret));
+    }
+    let mut wret = 0;
+    if let Some(v) = new {
+        let v = std::ffi::CString::new(v).map_err(|_| strerror(libc::EINVAL))?;
+        let mut p = v.as_ptr();
+        let (newp, newlen) = if v.as_bytes() == b"VOID" {
+            (std::ptr::null_mut(), 0)
+        } else {
+            (
+                &mut p as *mut *const libc::c_char as *mut libc::c_void,
+                std::mem::size_of::<*const libc::c_char>(),
+            )
+        };
+        // SAFETY: writing a pointer to a NUL-terminated string that outlives the call.
+        wret = unsafe {
+            tikv_jemalloc_sys::mallctl(
+                name.as_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                newp,
+                newlen,
+            )
+        };
+    }
+    if rret == 0 {
+        let s = if old.is_null() {
+            String::new()
+        } else {
+            // SAFETY: jemalloc returned a pointer to a NUL-terminated string it owns.
+            unsafe { std::ffi::CStr::from_ptr(old) }
+                .to_string_lossy()
+                .into_owned()
+        };
+        return Ok(Mallctl::Value(s));
+    }
+    if wret != 0 {
+        return Err(strerror(wret));
+    }
+    Ok(Mallctl::Written)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -122,5 +253,21 @@ mod tests {
             during >= before + (1 << 20) && after + (1 << 20) <= during
         });
         assert!(counted);
+    }
+
+    #[test]
+    fn mallctl_reads_settings_and_reports_errors() {
+        match super::mallctl_int(b"arenas.page", None) {
+            Ok(super::Mallctl::Value(v)) => assert!(v >= 4096, "page size {v}"),
+            _ => panic!("arenas.page should read"),
+        }
+        match super::mallctl_int(b"no.such.setting", None) {
+            Err(e) => assert_eq!(e, "No such file or directory"),
+            _ => panic!("unknown setting should fail"),
+        }
+        match super::mallctl_str(b"version", None) {
+            Ok(super::Mallctl::Value(v)) => assert!(v.starts_with("5."), "{v}"),
+            _ => panic!("version should read"),
+        }
     }
 }

@@ -168,6 +168,25 @@ fn debugCommand(ctx: &mut Ctx) -> CmdResult {
             log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(ctx.arg(2)));
             ctx.reply().ok();
         }
+        ("mallctl", 3..) => {
+            let new = match ctx.argv.get(3) {
+                Some(v) => Some(parse_i64(v)?),
+                None => None,
+            };
+            match crate::alloc::mallctl_int(ctx.arg(2), new) {
+                Ok(crate::alloc::Mallctl::Value(v)) => ctx.reply().int(v),
+                Ok(crate::alloc::Mallctl::Written) => ctx.reply().ok(),
+                Err(e) => return Err(CmdError::err(e)),
+            }
+        }
+        ("mallctl-str", 3..) => {
+            let new = ctx.argv.get(3).cloned();
+            match crate::alloc::mallctl_str(ctx.arg(2), new.as_deref()) {
+                Ok(crate::alloc::Mallctl::Value(v)) => ctx.reply().bulk(v.as_bytes()),
+                Ok(crate::alloc::Mallctl::Written) => ctx.reply().ok(),
+                Err(e) => return Err(CmdError::err(e)),
+            }
+        }
         ("sleep", 3) => {
             let secs = crate::util::numbers::strtod(ctx.arg(2)).value;
             let us = (secs * 1e6) as i64;
