@@ -63,10 +63,50 @@ fn connect(port: u16) -> common::Client {
     common::Client::from_stream(s)
 }
 
-/// A dataset of every type Redust supports, written through the protocol.
+/// A dataset of every type, in each of its encodings, written through the protocol.
 fn populate(c: &mut common::Client) {
     let long = "x".repeat(300);
-    let cmds: Vec<Vec<&str>> = vec![
+    let mut cmds: Vec<Vec<String>> = Vec::new();
+    // Big collections (hashtable / skiplist / quicklist of several nodes / big intset).
+    for i in 0..300 {
+        let (n, m) = (i.to_string(), format!("member:{i}"));
+        cmds.push(vec!["rpush".into(), "biglist".into(), m.clone()]);
+        cmds.push(vec!["hset".into(), "bighash".into(), m.clone(), n.clone()]);
+        cmds.push(vec!["sadd".into(), "bigset".into(), m.clone()]);
+        cmds.push(vec!["sadd".into(), "bigintset".into(), n.clone()]);
+        cmds.push(vec![
+            "zadd".into(),
+            "bigzset".into(),
+            format!("{i}.5"),
+            m.clone(),
+        ]);
+        cmds.push(vec![
+            "xadd".into(),
+            "stream".into(),
+            "*".into(),
+            "f".into(),
+            n,
+        ]);
+    }
+    let small: Vec<Vec<&str>> = vec![
+        vec!["rpush", "list", "a", "b", "1", "-2"],
+        vec!["hset", "hash", "f1", "v1", "f2", "2"],
+        vec!["sadd", "intset", "1", "2", "3"],
+        vec!["sadd", "set", "a", "b", "c"],
+        vec!["zadd", "zset", "1", "a", "2.5", "b", "-3", "c"],
+        vec!["xgroup", "create", "stream", "g1", "0"],
+        vec![
+            "xreadgroup",
+            "group",
+            "g1",
+            "alice",
+            "count",
+            "5",
+            "streams",
+            "stream",
+            ">",
+        ],
+        vec!["pfadd", "hll", "a", "b", "c"],
         vec!["set", "int", "12345"],
         vec!["set", "neg", "-7"],
         vec!["set", "big", "123456789012345"],
@@ -77,7 +117,13 @@ fn populate(c: &mut common::Client) {
         vec!["set", "other-db", "v"],
         vec!["select", "0"],
     ];
+    cmds.extend(
+        small
+            .into_iter()
+            .map(|v| v.into_iter().map(String::from).collect()),
+    );
     for cmd in cmds {
+        let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
         let r = c.cmd(&cmd);
         assert!(!matches!(r, Reply::Error(_)), "{:?} -> {:?}", cmd, r);
     }
@@ -115,9 +161,18 @@ fn redis_dump_loads_in_redust_and_back() {
             Reply::Int(ms) => assert!(ms > 900_000, "{}", ms),
             r => panic!("{:?}", r),
         }
-        // Redust writes it back.
+        // Redust writes it back, and Redis's own checker accepts the file.
         std::fs::remove_file(dir.join("dump.rdb")).unwrap();
         assert_eq!(c.cmd(&["save"]), Reply::Status("OK".into()));
+        let check = std::process::Command::new("redis-check-rdb")
+            .arg(dir.join("dump.rdb"))
+            .output()
+            .expect("run redis-check-rdb (package redis-tools)");
+        let out = String::from_utf8_lossy(&check.stdout);
+        assert!(
+            check.status.success() && out.contains("RDB looks OK"),
+            "redis-check-rdb rejected our dump:\n{out}"
+        );
     }
 
     // Real Redis loads Redust's dump.
