@@ -531,15 +531,9 @@ impl Server {
             if c.has(flags::CLOSE_AFTER_REPLY) || c.has(flags::CLOSE_ASAP) {
                 break;
             }
-            // A big bulk argument is read into a buffer of exactly its size and no more
-            // (Redis's readQueryFromClient: only the remaining bytes of it are asked for),
-            // so the argument needs no copy and the buffer never doubles past it.
             let want = match c.parse.pending_bulk() {
                 Some(n) if n >= crate::resp::parse::PROTO_MBULK_BIG_ARG => {
-                    match (n + 2).saturating_sub(c.querybuf.len()) {
-                        0 => IOBUF_LEN,
-                        rest => rest,
-                    }
+                    (n + 2).saturating_sub(c.querybuf.len()).max(IOBUF_LEN)
                 }
                 _ => IOBUF_LEN,
             };

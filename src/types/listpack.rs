@@ -864,15 +864,7 @@ impl Listpack {
         let old_len = self.buf.len();
         match add.cmp(&remove) {
             Ordering::Greater => {
-                // Grow to the allocator's size class rather than doubling: a listpack is
-                // a compact encoding, and most of them stay small (Redis reallocates to
-                // the exact size on every insert).
-                let need = old_len + add - remove;
-                if need > self.buf.capacity() {
-                    self.buf
-                        .reserve_exact(crate::alloc::size_class(need) - old_len);
-                }
-                self.buf.resize(need, 0);
+                self.buf.resize(old_len + add - remove, 0);
                 self.buf.copy_within(at + remove..old_len, at + add);
             }
             Ordering::Less => {
