@@ -29,12 +29,6 @@ fn usable(size: usize, align: usize) -> usize {
     }
 }
 
-/// The size jemalloc really hands out for a request of `size` bytes (its size class): a
-/// buffer grown to exactly this wastes nothing and needs no reallocation until it is full.
-pub fn size_class(size: usize) -> usize {
-    usable(size, 1)
-}
-
 // SAFETY: every method forwards to jemalloc with the same layout and only adds bookkeeping.
 unsafe impl GlobalAlloc for Counting {
     #[inline]
@@ -128,6 +122,20 @@ fn strerror(code: i32) -> String {
         .into_owned()
 }
 
+/// Write a mallctl setting without reading it back.
+///
+/// # Safety
+/// `newp` must point to `newlen` readable bytes of the setting's type (or be null with 0).
+unsafe fn mallctl_write(name: &std::ffi::CStr, newp: *mut libc::c_void, newlen: usize) -> i32 {
+    tikv_jemalloc_sys::mallctl(
+        name.as_ptr(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        newp,
+        newlen,
+    )
+}
+
 /// jemalloc's mallctl on an integer setting (DEBUG MALLCTL): read it, writing `new` if
 /// given, trying 64-, 32-, 16- and 8-bit sizes until one matches the setting's type.
 pub fn mallctl_int(name: &[u8], new: Option<i64>) -> Result<Mallctl<i64>, String> {
@@ -156,17 +164,8 @@ pub fn mallctl_int(name: &[u8], new: Option<i64>) -> Result<Mallctl<i64>, String
         }
         if ret == libc::EPERM && new.is_some() {
             // A write-only setting: just write it.
-            // SAFETY: as above, without reading.
-            let w = unsafe {
-                tikv_jemalloc_sys::mallctl(
-                    name.as_ptr(),
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    newp,
-                    newlen,
-                )
-            };
-            if w == 0 {
+            // SAFETY: `newp` points to `newlen` bytes of the value.
+            if unsafe { mallctl_write(&name, newp, newlen) } == 0 {
                 return Ok(Mallctl::Written);
             }
         }
@@ -210,15 +209,7 @@ pub fn mallctl_str(name: &[u8], new: Option<&[u8]>) -> Result<Mallctl<String>, S
             )
         };
         // SAFETY: writing a pointer to a NUL-terminated string that outlives the call.
-        wret = unsafe {
-            tikv_jemalloc_sys::mallctl(
-                name.as_ptr(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                newp,
-                newlen,
-            )
-        };
+        wret = unsafe { mallctl_write(&name, newp, newlen) };
     }
     if rret == 0 {
         let s = if old.is_null() {
