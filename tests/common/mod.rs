@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,22 +17,44 @@ pub struct Server {
     owns_dir: bool,
 }
 
-/// A free TCP port on localhost, never the same twice in this process: tests run in
-/// parallel, and two servers offered one port would make one test talk to the other's.
+/// A free TCP port on localhost, never the same twice in this process.
+///
+/// Ports come from below the kernel's ephemeral range (32768 and up on Linux), walked from an
+/// offset that depends on the process id, so no client socket gets one as its source port. A
+/// candidate is free when no socket of any state has it as its local port in /proc/net/tcp*.
+/// It is not checked by binding it: a probe socket would be inherited by a server another
+/// test thread is spawning at that moment (it lives in the child until exec), and then the
+/// next server's readiness probe could connect to it, or the server's listen fail.
 pub fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 10_000;
+    const SPAN: u32 = 22_000; // 10000..32000
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        (std::process::id() % 110) * 200,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
     loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut given = GIVEN.lock().unwrap();
-        if !given.contains(&port) {
-            given.push(port);
+        let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        if !local_port_in_use(port) {
             return port;
         }
     }
+}
+
+/// Does any TCP socket (IPv4 or IPv6) have `port` as its local port?
+fn local_port_in_use(port: u16) -> bool {
+    let suffix = format!(":{:04X}", port);
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
+        std::fs::read_to_string(f).is_ok_and(|t| {
+            t.lines()
+                .skip(1)
+                .filter_map(|l| l.split_whitespace().nth(1))
+                .any(|local| local.ends_with(&suffix))
+        })
+    })
 }
 
 impl Server {
