@@ -43,7 +43,8 @@ impl Limits {
 #[derive(Debug, Clone)]
 pub enum Hash {
     Listpack(Listpack),
-    Table(Dict<Sds, Sds>),
+    /// Boxed, so that a listpack hash's header stays two words.
+    Table(Box<Dict<Sds, Sds>>),
 }
 
 impl Default for Hash {
@@ -86,7 +87,7 @@ impl Hash {
             for (f, v) in lp.pairs() {
                 d.insert(f.to_vec().into_boxed_slice(), v.to_vec().into_boxed_slice());
             }
-            *self = Hash::Table(d);
+            *self = Hash::Table(Box::new(d));
         }
     }
 
@@ -275,7 +276,7 @@ impl Hash {
                     return Err(crate::persistence::rdb::empty_key());
                 }
                 let mut h = if len > limits.max_entries as u64 {
-                    Hash::Table(Dict::with_capacity(len.min(1 << 20) as usize))
+                    Hash::Table(Box::new(Dict::with_capacity(len.min(1 << 20) as usize)))
                 } else {
                     Hash::new()
                 };

@@ -21,10 +21,12 @@
 //! Entry positions are [`LpPos`] byte offsets. Any mutation invalidates the
 //! positions after the mutated spot unless a method documents otherwise.
 
+use std::alloc::{self, Layout};
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::ptr::{self, NonNull};
 
 /// Size of the listpack header: `u32` total bytes + `u16` element count.
 pub const HEADER_SIZE: usize = 6;
@@ -527,19 +529,134 @@ impl LpPos {
     }
 }
 
+/// The bytes of a listpack in one heap allocation exactly as long as the listpack: one
+/// pointer, with the length kept where Redis keeps it, in the header's total-bytes field.
+/// Every size change reallocates to the new exact length, as Redis's `lpInsert` does; the
+/// allocator resizes in place within a size class, so a small listpack takes the size class
+/// of its bytes and nothing for spare capacity or a separate length.
+struct LpBuf(NonNull<u8>);
+
+// SAFETY: an `LpBuf` uniquely owns its allocation, like a `Box<[u8]>`.
+unsafe impl Send for LpBuf {}
+// SAFETY: shared access only reads, as for `Box<[u8]>`.
+unsafe impl Sync for LpBuf {}
+
+impl LpBuf {
+    /// Takes over `bytes`, a listpack whose header total equals its length (at least 7).
+    fn from_vec(bytes: Vec<u8>) -> LpBuf {
+        assert!(
+            bytes.len() > HEADER_SIZE && read_u32(&bytes, 0) as usize == bytes.len(),
+            "listpack buffer needs its own length in its header"
+        );
+        let raw = Box::into_raw(bytes.into_boxed_slice()).cast::<u8>();
+        // SAFETY: a `Box` of a non-empty slice is a non-null pointer.
+        LpBuf(unsafe { NonNull::new_unchecked(raw) })
+    }
+
+    /// Gives the allocation back as a vector.
+    fn into_vec(self) -> Vec<u8> {
+        let len = self.len();
+        let me = std::mem::ManuallyDrop::new(self);
+        // SAFETY: the allocation is `len` bytes with alignment 1, the layout of a
+        // `Box<[u8]>` of that length (`from_vec` and `resize` keep it so), and `me` is
+        // never dropped, so ownership moves to the box.
+        unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(me.0.as_ptr(), len)) }.into_vec()
+    }
+
+    fn len(&self) -> usize {
+        let mut total = [0u8; 4];
+        // SAFETY: the allocation is always longer than the header.
+        unsafe { ptr::copy_nonoverlapping(self.0.as_ptr(), total.as_mut_ptr(), 4) };
+        u32::from_le_bytes(total) as usize
+    }
+
+    /// Grows (with zero bytes) or shrinks to `new_len` bytes and records the new length.
+    fn resize(&mut self, new_len: usize) {
+        assert!(new_len > HEADER_SIZE, "a listpack is at least 7 bytes");
+        let total = u32::try_from(new_len).expect("listpack larger than 4 GiB");
+        let old = self.len();
+        if new_len != old {
+            let old_layout = Layout::array::<u8>(old).expect("listpack layout");
+            // SAFETY: `self.0` was allocated by the global allocator with `old_layout`
+            // (the length is always the allocation's), and `new_len` is non-zero.
+            let p = unsafe { alloc::realloc(self.0.as_ptr(), old_layout, new_len) };
+            let Some(p) = NonNull::new(p) else {
+                alloc::handle_alloc_error(Layout::array::<u8>(new_len).expect("layout"));
+            };
+            self.0 = p;
+            if new_len > old {
+                // SAFETY: bytes old..new_len are inside the new allocation.
+                unsafe { ptr::write_bytes(p.as_ptr().add(old), 0, new_len - old) };
+            }
+        }
+        self[0..4].copy_from_slice(&total.to_le_bytes());
+    }
+
+    fn truncate(&mut self, len: usize) {
+        if len < self.len() {
+            self.resize(len);
+        }
+    }
+
+    /// Removes the bytes in `range`, moving the rest down.
+    fn drain(&mut self, range: std::ops::Range<usize>) {
+        let len = self.len();
+        self.copy_within(range.end..len, range.start);
+        self.resize(len - range.len());
+    }
+}
+
+impl std::ops::Deref for LpBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the allocation holds `len()` initialized bytes, owned by `self`.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr(), self.len()) }
+    }
+}
+
+impl std::ops::DerefMut for LpBuf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as for `deref`, and `&mut self` makes the access unique.
+        unsafe { std::slice::from_raw_parts_mut(self.0.as_ptr(), self.len()) }
+    }
+}
+
+impl Drop for LpBuf {
+    fn drop(&mut self) {
+        // SAFETY: allocated by the global allocator with exactly this layout.
+        unsafe {
+            alloc::dealloc(
+                self.0.as_ptr(),
+                Layout::array::<u8>(self.len()).expect("layout"),
+            )
+        };
+    }
+}
+
+impl Clone for LpBuf {
+    fn clone(&self) -> LpBuf {
+        LpBuf::from_vec(self.to_vec())
+    }
+}
+
+impl PartialEq for LpBuf {
+    fn eq(&self, other: &LpBuf) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for LpBuf {}
+
 /// A listpack: a compact, byte-exact Redis list of strings and integers.
 ///
-/// Alongside the buffer it caches the true element count, so [`len`] is O(1)
-/// even when the header says "unknown" (65535 or more entries). Every
-/// mutation rewrites the header count as `min(len, 65535)`; Redis instead
-/// keeps 65535 after deletions until its next `lpLength()` call re-syncs it.
-/// Both forms are valid listpacks that either implementation loads.
+/// One pointer wide: the blob is the whole state. Like Redis, the element count lives in the
+/// header; from 65535 entries on the header says "unknown" and [`len`] counts the entries
+/// (Redis's `lpLength`), and an insertion keeps it unknown while a deletion recounts.
 ///
 /// [`len`]: Listpack::len
 #[derive(Clone, PartialEq, Eq)]
 pub struct Listpack {
-    buf: Vec<u8>,
-    len: usize,
+    buf: LpBuf,
 }
 
 impl Default for Listpack {
@@ -560,19 +677,20 @@ impl Listpack {
         Self::with_capacity(0)
     }
 
-    /// Creates an empty listpack whose buffer can hold `capacity` bytes
-    /// without reallocating.
-    pub fn with_capacity(capacity: usize) -> Self {
-        let mut buf = Vec::with_capacity(capacity.max(HEADER_SIZE + 1));
-        buf.extend_from_slice(&[7, 0, 0, 0, 0, 0, EOF]);
-        Listpack { buf, len: 0 }
+    /// Creates an empty listpack. The buffer is always exactly the listpack's size, so the
+    /// capacity hint is ignored.
+    pub fn with_capacity(_capacity: usize) -> Self {
+        Listpack {
+            buf: LpBuf::from_vec(vec![7, 0, 0, 0, 0, 0, EOF]),
+        }
     }
 
     /// Wraps a listpack blob, e.g. one loaded from an RDB file.
     ///
     /// The blob is trusted: call [`Listpack::validate`] first for external
     /// input. If the header count is [`COUNT_UNKNOWN`] the entries are counted
-    /// (stopping at the first malformed entry, never panicking).
+    /// (stopping at the first malformed entry, never panicking) and the count is
+    /// written back when it is below 65535.
     ///
     /// # Panics
     /// If the blob fails the shallow (header/terminator) validation.
@@ -581,22 +699,49 @@ impl Listpack {
             Self::validate(&bytes, false),
             "listpack blob fails header validation"
         );
-        let header = read_u16(&bytes, 4);
-        let len = if header == COUNT_UNKNOWN {
-            let mut p = HEADER_SIZE;
-            let mut n = 0;
-            while bytes[p] != EOF {
-                match validate_entry(&bytes, p) {
-                    Some(next) => p = next,
-                    None => break,
-                }
-                n += 1;
-            }
-            n
-        } else {
-            usize::from(header)
+        let mut lp = Listpack {
+            buf: LpBuf::from_vec(bytes),
         };
-        Listpack { buf: bytes, len }
+        // An "unknown" header on a listpack of fewer entries gets its count (as Redis's
+        // lpLength does on first use): from here on "unknown" means 65535 or more.
+        if read_u16(&lp.buf, 4) == COUNT_UNKNOWN {
+            let n = lp.count_entries();
+            lp.set_len(n);
+        }
+        lp
+    }
+
+    /// Counts the entries by walking them (stopping at the first malformed entry, never
+    /// panicking): the length when the header count is [`COUNT_UNKNOWN`].
+    fn count_entries(&self) -> usize {
+        let bytes = &self.buf;
+        let mut p = HEADER_SIZE;
+        let mut n = 0;
+        while bytes[p] != EOF {
+            match validate_entry(bytes, p) {
+                Some(next) => p = next,
+                None => break,
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// Records the element count in the header.
+    fn set_len(&mut self, n: usize) {
+        let count = u16::try_from(n).unwrap_or(COUNT_UNKNOWN);
+        self.buf[4..6].copy_from_slice(&count.to_le_bytes());
+    }
+
+    /// Adjusts the header count after `added` insertions and `removed` deletions.
+    fn adjust_len(&mut self, added: usize, removed: usize) {
+        let header = read_u16(&self.buf, 4);
+        if header != COUNT_UNKNOWN {
+            self.set_len(usize::from(header) + added - removed);
+        } else if removed > 0 {
+            let n = self.count_entries();
+            self.set_len(n);
+        }
     }
 
     /// Checks `bytes` like Redis's `lpValidateIntegrity`.
@@ -674,17 +819,20 @@ impl Listpack {
 
     /// Consumes the listpack, returning the raw blob.
     pub fn into_bytes(self) -> Vec<u8> {
-        self.buf
+        self.buf.into_vec()
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.len
+        match read_u16(&self.buf, 4) {
+            COUNT_UNKNOWN => self.count_entries(),
+            n => usize::from(n),
+        }
     }
 
     /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.buf[HEADER_SIZE] == EOF
     }
 
     /// Total size of the blob in bytes (the header's byte count).
@@ -701,28 +849,18 @@ impl Listpack {
             .is_some_and(|n| n <= LISTPACK_MAX_SAFETY_SIZE)
     }
 
-    /// Releases unused buffer capacity.
-    pub fn shrink_to_fit(&mut self) {
-        self.buf.shrink_to_fit();
-    }
+    /// Releases unused buffer capacity: there never is any, the buffer is exact.
+    pub fn shrink_to_fit(&mut self) {}
 
     /// Removes every entry.
     pub fn clear(&mut self) {
-        self.buf.truncate(HEADER_SIZE);
-        self.buf.push(EOF);
-        self.len = 0;
-        self.sync_header();
+        self.buf.resize(HEADER_SIZE + 1);
+        self.buf[HEADER_SIZE] = EOF;
+        self.set_len(0);
     }
 
     fn eof_offset(&self) -> usize {
         self.buf.len() - 1
-    }
-
-    fn sync_header(&mut self) {
-        let total = u32::try_from(self.buf.len()).expect("listpack larger than 4 GiB");
-        self.buf[0..4].copy_from_slice(&total.to_le_bytes());
-        let count = u16::try_from(self.len).unwrap_or(COUNT_UNKNOWN);
-        self.buf[4..6].copy_from_slice(&count.to_le_bytes());
     }
 
     // -- navigation ---------------------------------------------------------
@@ -762,7 +900,7 @@ impl Listpack {
     /// (`-1` is the last entry). Walks from whichever end is nearer, like
     /// Redis's `lpSeek`. `None` when out of range.
     pub fn seek(&self, index: i64) -> Option<LpPos> {
-        let n = i64::try_from(self.len).ok()?;
+        let n = i64::try_from(self.len()).ok()?;
         let index = if index < 0 { index + n } else { index };
         if !(0..n).contains(&index) {
             return None;
@@ -846,7 +984,7 @@ impl Listpack {
             buf: &self.buf,
             front: HEADER_SIZE,
             back: self.eof_offset(),
-            remaining: self.len,
+            remaining: self.len(),
         }
     }
 
@@ -864,7 +1002,7 @@ impl Listpack {
         let old_len = self.buf.len();
         match add.cmp(&remove) {
             Ordering::Greater => {
-                self.buf.resize(old_len + add - remove, 0);
+                self.buf.resize(old_len + add - remove);
                 self.buf.copy_within(at + remove..old_len, at + add);
             }
             Ordering::Less => {
@@ -879,8 +1017,7 @@ impl Listpack {
     fn insert_at<'v>(&mut self, at: usize, value: impl Into<LpValue<'v>>) {
         let enc = Encoded::new(value.into());
         self.splice_encoded(at, 0, &enc);
-        self.len += 1;
-        self.sync_header();
+        self.adjust_len(1, 0);
     }
 
     /// Appends an element at the tail. Strings that strictly parse as
@@ -918,17 +1055,16 @@ impl Listpack {
         let old = entry_size(&self.buf, pos.0);
         let enc = Encoded::new(value.into());
         self.splice_encoded(pos.0, old, &enc);
-        self.sync_header();
     }
 
     /// Appends all entries of `other` (Redis's `lpMerge`, without consuming).
     pub fn append_listpack(&mut self, other: &Listpack) {
-        self.buf.pop();
-        self.buf
-            .extend_from_slice(&other.buf[HEADER_SIZE..other.buf.len() - 1]);
-        self.buf.push(EOF);
-        self.len += other.len;
-        self.sync_header();
+        let entries = &other.buf[HEADER_SIZE..other.buf.len() - 1];
+        let at = self.eof_offset();
+        self.buf.resize(at + entries.len() + 1);
+        self.buf[at..at + entries.len()].copy_from_slice(entries);
+        self.buf[at + entries.len()] = EOF;
+        self.adjust_len(other.len(), 0);
     }
 
     // -- deletion -----------------------------------------------------------
@@ -950,8 +1086,7 @@ impl Listpack {
         }
         if deleted > 0 {
             self.buf.drain(pos.0..end);
-            self.len -= deleted;
-            self.sync_header();
+            self.adjust_len(0, deleted);
         }
         (self.buf[pos.0] != EOF).then_some(pos)
     }
@@ -962,11 +1097,11 @@ impl Listpack {
         if count == 0 {
             return 0;
         }
-        let before = self.len;
+        let before = self.len();
         if let Some(pos) = self.seek(index) {
             self.delete_range_at(pos, count);
         }
-        before - self.len
+        before - self.len()
     }
 
     /// Deletes the elements at `positions`, which must be strictly ascending
@@ -994,8 +1129,7 @@ impl Listpack {
             prev_end = seg_start;
         }
         self.buf.truncate(w);
-        self.len -= positions.len();
-        self.sync_header();
+        self.adjust_len(0, positions.len());
     }
 
     /// Keeps only the elements for which `keep` returns `true`, in one pass.
@@ -1017,8 +1151,7 @@ impl Listpack {
         if removed > 0 {
             self.buf[w] = EOF;
             self.buf.truncate(w + 1);
-            self.len -= removed;
-            self.sync_header();
+            self.adjust_len(0, removed);
         }
         removed
     }
@@ -1028,7 +1161,7 @@ impl Listpack {
     /// A random `(field, value)` pair chosen with the random number `r`
     /// (`lpRandomPair`). `None` if there is no complete pair.
     pub fn random_pair(&self, r: u64) -> Option<(LpValue<'_>, LpValue<'_>)> {
-        let pairs = (self.len / 2) as u64;
+        let pairs = (self.len() / 2) as u64;
         if pairs == 0 {
             return None;
         }
@@ -1044,7 +1177,7 @@ impl Listpack {
         count: usize,
         mut rng: impl FnMut() -> u64,
     ) -> Vec<(LpValue<'_>, LpValue<'_>)> {
-        let pairs = self.len / 2;
+        let pairs = self.len() / 2;
         if pairs == 0 || count == 0 {
             return Vec::new();
         }
@@ -1072,7 +1205,7 @@ impl Listpack {
         count: usize,
         mut rng: impl FnMut() -> u64,
     ) -> Vec<(LpValue<'_>, LpValue<'_>)> {
-        let pairs = self.len / 2;
+        let pairs = self.len() / 2;
         let mut needed = count.min(pairs);
         let mut out = Vec::with_capacity(needed);
         for (i, pair) in self.pairs().enumerate() {

@@ -215,6 +215,16 @@ mod tests {
     }
 
     #[test]
+    fn small_collection_headers_take_the_smallest_class() {
+        // A small hash or sorted set is its boxed header (16 B) and its listpack, exactly
+        // the listpack's bytes: no capacity, length or big table struct in between.
+        use crate::types::{hash::Hash, listpack::Listpack, zset::ZSet};
+        assert_eq!(std::mem::size_of::<Listpack>(), 8);
+        assert_eq!(std::mem::size_of::<Hash>(), 16);
+        assert_eq!(std::mem::size_of::<ZSet>(), 16);
+    }
+
+    #[test]
     fn string_encodings() {
         assert_eq!(RString::from_bytes(b"123").encoding(), "int");
         let e = RString::from_bytes(b"hello");
