@@ -531,9 +531,16 @@ impl Server {
             if c.has(flags::CLOSE_AFTER_REPLY) || c.has(flags::CLOSE_ASAP) {
                 break;
             }
+            // A big bulk argument is read into a buffer of exactly its size and no more
+            // (Redis's readQueryFromClient asks only for the rest of it), so the argument
+            // needs no copy and the buffer never doubles past it: the client's memory is
+            // what it sent, which client eviction (maxmemory-clients) compares.
             let want = match c.parse.pending_bulk() {
                 Some(n) if n >= crate::resp::parse::PROTO_MBULK_BIG_ARG => {
-                    (n + 2).saturating_sub(c.querybuf.len()).max(IOBUF_LEN)
+                    match (n + 2).saturating_sub(c.querybuf.len()) {
+                        0 => IOBUF_LEN,
+                        rest => rest,
+                    }
                 }
                 _ => IOBUF_LEN,
             };

@@ -167,3 +167,46 @@ fn pubsub_delivery() {
         matches!(sub.cmd(&["get", "x"]), Reply::Error(e) if e.starts_with("ERR Can't execute 'get'"))
     );
 }
+
+/// A big bulk argument arriving in pieces is read into a buffer of its own size: the
+/// client's query buffer is what it sent, not double (client eviction compares it).
+#[test]
+fn big_bulk_query_buffer_is_not_doubled() {
+    let s = Server::start(&[]);
+    let mut big = s.client();
+    let n = 200_000;
+    big.send_raw(format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n", n).as_bytes());
+    for _ in 0..10 {
+        big.send_raw(&vec![b'v'; n / 10]);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // The bulk still lacks its CRLF, so the command is pending with all the data read.
+    let mut admin = s.client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let fields = loop {
+        let list = admin.cmd(&["client", "list"]).bulk_str();
+        let line = list
+            .lines()
+            .find(|l| l.contains("cmd=NULL") && !l.contains("qbuf=0 "))
+            .map(str::to_owned);
+        if let Some(line) = line {
+            let field = |name: &str| -> usize {
+                line.split(' ')
+                    .find_map(|kv| kv.strip_prefix(&format!("{}=", name)))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| panic!("no {} in {}", name, line))
+            };
+            if field("qbuf") >= n {
+                break (field("qbuf"), field("qbuf-free"), field("tot-mem"));
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "bulk never arrived");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let (qbuf, free, tot) = fields;
+    assert!(qbuf + free <= n + 2 + 1024, "query buffer grew: {:?}", fields);
+    assert!(tot < n + n / 2, "client memory {} for a {} byte bulk", tot, qbuf);
+    big.send_raw(b"\r\n");
+    assert_eq!(big.read(), status("OK"));
+    assert_eq!(admin.cmd(&["strlen", "k"]), Reply::Int(n as i64));
+}
