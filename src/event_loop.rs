@@ -361,14 +361,22 @@ impl Server {
                     self.accept(LISTENER_BASE - token.0);
                 }
             } else {
-                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                let read = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                if read {
                     self.handle_readable(token.0);
                 }
-                if ev.is_writable() {
+                // Redis's AE_BARRIER: with appendfsync always, replies to what was just
+                // read wait for before_sleep, which writes the AOF (and fsyncs) first.
+                if ev.is_writable() && !(read && self.fsync_barrier()) {
                     self.handle_writable(token.0);
                 }
             }
         }
+    }
+
+    /// Must replies wait until the AOF is written (appendfsync always)?
+    fn fsync_barrier(&self) -> bool {
+        self.aof_active() && self.config.appendfsync == crate::config::AppendFsync::Always
     }
 
     /// Serve clients from inside a long operation (loading a dataset, later a busy script):

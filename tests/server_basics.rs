@@ -204,8 +204,17 @@ fn big_bulk_query_buffer_is_not_doubled() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     };
     let (qbuf, free, tot) = fields;
-    assert!(qbuf + free <= n + 2 + 1024, "query buffer grew: {:?}", fields);
-    assert!(tot < n + n / 2, "client memory {} for a {} byte bulk", tot, qbuf);
+    assert!(
+        qbuf + free <= n + 2 + 1024,
+        "query buffer grew: {:?}",
+        fields
+    );
+    assert!(
+        tot < n + n / 2,
+        "client memory {} for a {} byte bulk",
+        tot,
+        qbuf
+    );
     big.send_raw(b"\r\n");
     assert_eq!(big.read(), status("OK"));
     assert_eq!(admin.cmd(&["strlen", "k"]), Reply::Int(n as i64));
