@@ -674,12 +674,6 @@ impl fmt::Debug for Listpack {
 impl Listpack {
     /// Creates an empty listpack (7 bytes: header and terminator).
     pub fn new() -> Self {
-        Self::with_capacity(0)
-    }
-
-    /// Creates an empty listpack. The buffer is always exactly the listpack's size, so the
-    /// capacity hint is ignored.
-    pub fn with_capacity(_capacity: usize) -> Self {
         Listpack {
             buf: LpBuf::from_vec(vec![7, 0, 0, 0, 0, 0, EOF]),
         }
@@ -848,9 +842,6 @@ impl Listpack {
             .checked_add(add)
             .is_some_and(|n| n <= LISTPACK_MAX_SAFETY_SIZE)
     }
-
-    /// Releases unused buffer capacity: there never is any, the buffer is exact.
-    pub fn shrink_to_fit(&mut self) {}
 
     /// Removes every entry.
     pub fn clear(&mut self) {

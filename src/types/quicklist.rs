@@ -460,10 +460,6 @@ impl Quicklist {
                 self.count += 1;
             }
             _ => {
-                // The old end node is full: give back its growth slack.
-                if let Some(Body::Packed(lp)) = end.map(|i| &mut self.nodes[i].body) {
-                    lp.shrink_to_fit();
-                }
                 let mut lp = Listpack::new();
                 lp.append(v);
                 let at = if tail { self.nodes.len() } else { 0 };
@@ -825,10 +821,8 @@ impl Quicklist {
                 }
                 Listpack::from_bytes(data)
             } else {
-                let mut lp = crate::types::ziplist::to_listpack(&data)
-                    .ok_or_else(|| bad("Ziplist integrity check failed."))?;
-                lp.shrink_to_fit();
-                lp
+                crate::types::ziplist::to_listpack(&data)
+                    .ok_or_else(|| bad("Ziplist integrity check failed."))?
             };
             if lp.is_empty() {
                 continue;

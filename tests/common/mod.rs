@@ -29,15 +29,10 @@ pub fn free_port() -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     const LOW: u32 = 10_000;
     const SPAN: u32 = 22_000; // 10000..32000
-    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
-    let _ = NEXT.compare_exchange(
-        u32::MAX,
-        (std::process::id() % 110) * 200,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let offset = (std::process::id() % 110) * 200;
     loop {
-        let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        let port = (LOW + (offset + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN) as u16;
         if !local_port_in_use(port) {
             return port;
         }
