@@ -362,12 +362,17 @@ impl Server {
                 }
             } else {
                 let read = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                // Redis's AE_BARRIER: with appendfsync always, write before reading, so the
+                // reply to a command read now waits for before_sleep, which writes (and
+                // fsyncs) the AOF first; output already pending was covered by the last one.
+                let barrier = self.fsync_barrier();
+                if ev.is_writable() && barrier {
+                    self.handle_writable(token.0);
+                }
                 if read {
                     self.handle_readable(token.0);
                 }
-                // Redis's AE_BARRIER: with appendfsync always, replies to what was just
-                // read wait for before_sleep, which writes the AOF (and fsyncs) first.
-                if ev.is_writable() && !(read && self.fsync_barrier()) {
+                if ev.is_writable() && !barrier {
                     self.handle_writable(token.0);
                 }
             }
