@@ -236,7 +236,7 @@ fn dispatch_cases(opts: &Opts) {
 
 fn keys(n: usize) -> Vec<Sds> {
     (0..n)
-        .map(|i| format!("key:{i:012}").into_bytes().into_boxed_slice())
+        .map(|i| format!("key:{i:012}").into_bytes().into())
         .collect()
 }
 

@@ -351,10 +351,7 @@ fn debugCommand(ctx: &mut Ctx) -> CmdResult {
                         crate::types::set::Set::Table(d) => Some(d.stats()),
                         _ => None,
                     },
-                    crate::types::object::Value::Hash(h) => match &**h {
-                        crate::types::hash::Hash::Table(d) => Some(d.stats()),
-                        _ => None,
-                    },
+                    crate::types::object::Value::Hash(h) => h.table().map(|d| d.stats()),
                     _ => None,
                 },
             };

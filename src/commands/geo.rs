@@ -212,7 +212,7 @@ fn geoadd(ctx: &mut Ctx) -> CmdResult {
             } else {
                 ZSet::new_listpack()
             };
-            ctx.set_key(key, Value::ZSet(Box::new(z)), false);
+            ctx.set_key(key, Value::ZSet(z), false);
         }
         let db = ctx.client.db;
         let Some(RObj {
@@ -623,7 +623,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: Option<ZSet>, event: &str) {
     match result {
         Some(z) => {
             let n = z.len();
-            ctx.set_key(dst, Value::ZSet(Box::new(z)), false);
+            ctx.set_key(dst, Value::ZSet(z), false);
             ctx.notify(notify::ZSET, event, dst);
             ctx.dirty(n as u64);
             ctx.reply().int(n as i64);

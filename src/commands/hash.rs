@@ -13,6 +13,7 @@ use crate::resp::reply::ReplyBuf;
 use crate::types::hash::{Hash, Limits};
 use crate::types::listpack::LpValue;
 use crate::types::object::{RObj, Value};
+use crate::types::thin::Ref;
 
 /// Reply with one element as a bulk string.
 pub fn reply_lp(r: &mut ReplyBuf, v: LpValue<'_>) {
@@ -61,7 +62,7 @@ fn write_hash<'c>(
             return Ok(None);
         }
         let lru = ctx.srv.lruclock;
-        ctx.srv.dbs[db].add(key, RObj::new(Value::Hash(Box::default()), lru));
+        ctx.srv.dbs[db].add(key, RObj::new(Value::Hash(Hash::new()), lru));
     }
     match ctx.srv.dbs[db].keys.get_mut(key) {
         Some(RObj {
@@ -393,14 +394,14 @@ fn hrandfield_count(ctx: &mut Ctx, key: &[u8], l: i64, withvalues: bool) -> CmdR
         } else {
             count as usize
         });
-        match h {
-            Hash::Table(_) => {
+        match h.enc() {
+            Ref::Big(_) => {
                 for _ in 0..count {
                     let (f, v) = h.random_pair().expect("not empty");
                     entry(r, f, v);
                 }
             }
-            Hash::Listpack(lp) => {
+            Ref::Small(lp) => {
                 let mut left = count as usize;
                 while left > 0 {
                     let n = left.min(HRANDFIELD_RANDOM_SAMPLE_LIMIT);
@@ -449,13 +450,13 @@ fn hrandfield_count(ctx: &mut Ctx, key: &[u8], l: i64, withvalues: bool) -> CmdR
     }
 
     // CASE 4: few out of many: pick random fields until enough distinct ones.
-    match h {
-        Hash::Listpack(lp) => {
+    match h.enc() {
+        Ref::Small(lp) => {
             for (f, v) in lp.random_pairs_unique(count as usize, crate::db::dict::next_rand) {
                 entry(r, f, v);
             }
         }
-        Hash::Table(_) => {
+        Ref::Big(_) => {
             let mut seen = std::collections::HashSet::with_capacity(count as usize);
             while (seen.len() as u64) < count {
                 let (f, v) = h.random_pair().expect("not empty");
@@ -472,7 +473,7 @@ fn hscan(ctx: &mut Ctx) -> CmdResult {
     let cursor = crate::commands::scan::parse_scan_cursor(ctx.arg(2))?;
     let key = ctx.arg(1);
     crate::commands::scan::scan_generic(ctx, Some(key), cursor, |v| match v {
-        Value::Hash(h) => Some(&**h),
+        Value::Hash(h) => Some(h),
         _ => None,
     })
 }

@@ -525,7 +525,7 @@ fn scan(ctx: &mut Ctx) -> CmdResult {
         i += 2;
     }
     let db = ctx.client.db;
-    let mut keys: Vec<Box<[u8]>> = Vec::new();
+    let mut keys: Vec<crate::db::Sds> = Vec::new();
     let mut maxiter = count.saturating_mul(10);
     loop {
         cursor = ctx.srv.dbs[db]

@@ -12,7 +12,6 @@ use crate::command::{
 use crate::db::notify;
 use crate::types::object::{RObj, Value};
 use crate::types::quicklist::Quicklist;
-use crate::types::zset::ZSet;
 
 /// One GET/BY pattern lookup (lookupKeyByPattern): `#` is the element itself; otherwise the
 /// first `*` is replaced by the element and the key read as a string, or, with `->field`, as a
@@ -167,9 +166,7 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
             ..
         }) = ctx.srv.dbs[db].keys.get_mut(key)
         {
-            if matches!(**z, ZSet::Listpack(_)) {
-                z.convert_to_skiplist();
-            }
+            z.convert_to_skiplist();
         }
     }
     // A set has no order: stored or script results are made deterministic by sorting.

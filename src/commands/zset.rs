@@ -169,7 +169,7 @@ fn zadd_generic(ctx: &mut Ctx, mut f: AddFlags) -> CmdResult {
             } else {
                 ZSet::new_listpack()
             };
-            ctx.set_key(key, Value::ZSet(Box::new(z)), false);
+            ctx.set_key(key, Value::ZSet(z), false);
         }
         let z = write_zset(ctx, key)?.expect("just looked up or created");
         for (j, &score) in scores.iter().enumerate() {
@@ -237,7 +237,7 @@ fn zincrby(ctx: &mut Ctx) -> CmdResult {
         } else {
             ZSet::new_listpack()
         };
-        ctx.set_key(key, Value::ZSet(Box::new(z)), false);
+        ctx.set_key(key, Value::ZSet(z), false);
     }
     let z = write_zset(ctx, key)?.expect("present");
     let out = z.add(incr, member, f, lim);
@@ -557,7 +557,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Vec<u8>, f64)>, mut z: ZS
 fn store_zset(ctx: &mut Ctx, dst: &[u8], z: ZSet, event: &str) {
     let n = z.len();
     if n > 0 {
-        ctx.set_key(dst, Value::ZSet(Box::new(z)), false);
+        ctx.set_key(dst, Value::ZSet(z), false);
         ctx.reply().int(n as i64);
         ctx.notify(notify::ZSET, event, dst);
         ctx.dirty(1);
@@ -1250,7 +1250,7 @@ fn zscan(ctx: &mut Ctx) -> CmdResult {
     let cursor = crate::commands::scan::parse_scan_cursor(ctx.arg(2))?;
     let key = ctx.arg(1);
     crate::commands::scan::scan_generic(ctx, Some(key), cursor, |v| match v {
-        Value::ZSet(z) => Some(&**z),
+        Value::ZSet(z) => Some(z),
         _ => None,
     })
 }

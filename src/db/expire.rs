@@ -103,7 +103,7 @@ fn active_expire_cycle_inner(
 
     let (mut total_sampled, mut total_expired) = (0u64, 0u64);
     let mut iteration = 0u64;
-    let mut expired_keys: Vec<Box<[u8]>> = Vec::new();
+    let mut expired_keys: Vec<crate::db::Sds> = Vec::new();
     let mut j = 0;
     while j < dbs_per_call && !srv.expire_cycle.timelimit_exit {
         let db = srv.expire_cycle.current_db % dbnum;

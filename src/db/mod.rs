@@ -7,6 +7,7 @@ pub mod access;
 pub mod dict;
 pub mod expire;
 pub mod notify;
+pub mod sds;
 
 use crate::command::{errors, CmdError, Ctx};
 use crate::resp::reply::ReplyBuf;
@@ -15,8 +16,7 @@ use crate::types::object::{RObj, RString, Value};
 
 use dict::Dict;
 
-/// A key as stored: an owned, exactly sized byte string.
-pub type Sds = Box<[u8]>;
+pub use sds::Sds;
 
 /// One database.
 #[derive(Debug, Default)]

@@ -517,7 +517,7 @@ pub fn read_value(t: u8, r: &mut RdbReader, srv: &Server) -> io::Result<Value> {
             if z.is_empty() {
                 Err(empty_key())
             } else {
-                Ok(Value::ZSet(Box::new(z)))
+                Ok(Value::ZSet(z))
             }
         }
         set::RDB_TYPE_SET | set::RDB_TYPE_SET_INTSET => Ok(Value::Set(Box::new(
@@ -526,11 +526,11 @@ pub fn read_value(t: u8, r: &mut RdbReader, srv: &Server) -> io::Result<Value> {
         hash::RDB_TYPE_HASH
         | hash::RDB_TYPE_HASH_LISTPACK
         | hash::RDB_TYPE_HASH_ZIPLIST
-        | hash::RDB_TYPE_HASH_ZIPMAP => Ok(Value::Hash(Box::new(hash::Hash::rdb_load(
+        | hash::RDB_TYPE_HASH_ZIPMAP => Ok(Value::Hash(hash::Hash::rdb_load(
             t,
             r,
             hash::Limits::of(&srv.config),
-        )?))),
+        )?)),
         crate::types::stream::RDB_TYPE_STREAM_LISTPACKS
         | crate::types::stream::RDB_TYPE_STREAM_LISTPACKS_2 => Ok(Value::Stream(Box::new(
             crate::types::stream::Stream::rdb_load(t, r)?,

@@ -16,6 +16,7 @@ use crate::db::dict::Dict;
 use crate::db::Sds;
 use crate::persistence::rdb::{bad, RdbReader, RdbWriter};
 use crate::types::listpack::{Listpack, LpValue};
+use crate::types::thin::{Enc, Mut, Ref};
 
 pub const RDB_TYPE_HASH: u8 = 4;
 pub const RDB_TYPE_HASH_ZIPMAP: u8 = 9;
@@ -39,13 +40,10 @@ impl Limits {
     }
 }
 
-/// A hash value in one of its two encodings.
+/// A hash value in one of its two encodings, `listpack` or `hashtable`, in one word (so
+/// that the keyspace object holds it without a box of its own).
 #[derive(Debug, Clone)]
-pub enum Hash {
-    Listpack(Listpack),
-    /// Boxed, so that a listpack hash's header stays two words.
-    Table(Box<Dict<Sds, Sds>>),
-}
+pub struct Hash(Enc<Listpack, Dict<Sds, Sds>>);
 
 impl Default for Hash {
     fn default() -> Self {
@@ -56,22 +54,36 @@ impl Default for Hash {
 impl Hash {
     /// An empty listpack-encoded hash (createHashObject).
     pub fn new() -> Hash {
-        Hash::Listpack(Listpack::new())
+        Hash(Enc::small(Listpack::new()))
+    }
+
+    /// The encoding, by reference: the listpack or the table.
+    pub fn enc(&self) -> Ref<'_, Listpack, Dict<Sds, Sds>> {
+        self.0.get()
+    }
+
+    /// The hash table, when the hash is so encoded.
+    pub fn table(&self) -> Option<&Dict<Sds, Sds>> {
+        match self.0.get() {
+            Ref::Big(d) => Some(d),
+            Ref::Small(_) => None,
+        }
     }
 
     /// OBJECT ENCODING's name.
     pub fn encoding(&self) -> &'static str {
-        match self {
-            Hash::Listpack(_) => "listpack",
-            Hash::Table(_) => "hashtable",
+        if self.0.is_big() {
+            "hashtable"
+        } else {
+            "listpack"
         }
     }
 
     /// Number of fields.
     pub fn len(&self) -> usize {
-        match self {
-            Hash::Listpack(lp) => lp.len() / 2,
-            Hash::Table(d) => d.len(),
+        match self.0.get() {
+            Ref::Small(lp) => lp.len() / 2,
+            Ref::Big(d) => d.len(),
         }
     }
 
@@ -82,19 +94,18 @@ impl Hash {
 
     /// Convert a listpack to a hash table (hashTypeConvert). No-op for a table.
     pub fn convert_to_table(&mut self) {
-        if let Hash::Listpack(lp) = self {
-            let mut d: Dict<Sds, Sds> = Dict::with_capacity(lp.len() / 2);
-            for (f, v) in lp.pairs() {
-                d.insert(f.to_vec().into_boxed_slice(), v.to_vec().into_boxed_slice());
-            }
-            *self = Hash::Table(Box::new(d));
+        let Ref::Small(lp) = self.0.get() else { return };
+        let mut d: Dict<Sds, Sds> = Dict::with_capacity(lp.len() / 2);
+        for (f, v) in lp.pairs() {
+            d.insert(f.to_vec().into(), v.to_vec().into());
         }
+        self.0 = Enc::big(Box::new(d));
     }
 
     /// Convert to a hash table before inserting when any of `args` is longer than the
     /// value limit or their total would make the listpack unsafe (hashTypeTryConversion).
     pub fn try_conversion<B: AsRef<[u8]>>(&mut self, args: &[B], limits: Limits) {
-        let Hash::Listpack(lp) = self else { return };
+        let Ref::Small(lp) = self.0.get() else { return };
         let mut sum = 0usize;
         for a in args {
             let len = a.as_ref().len();
@@ -111,33 +122,31 @@ impl Hash {
 
     /// The value of `field`.
     pub fn get(&self, field: &[u8]) -> Option<LpValue<'_>> {
-        match self {
-            Hash::Listpack(lp) => {
+        match self.0.get() {
+            Ref::Small(lp) => {
                 let pos = lp.find(lp.first()?, field, 1)?;
                 Some(lp.get(lp.next(pos)?))
             }
-            Hash::Table(d) => d.get(field).map(|v| LpValue::Str(v)),
+            Ref::Big(d) => d.get(field).map(|v| LpValue::Str(v)),
         }
     }
 
     /// Does `field` exist?
     pub fn contains(&self, field: &[u8]) -> bool {
-        match self {
-            Hash::Listpack(lp) => lp.first().and_then(|p| lp.find(p, field, 1)).is_some(),
-            Hash::Table(d) => d.contains_key(field),
+        match self.0.get() {
+            Ref::Small(lp) => lp.first().and_then(|p| lp.find(p, field, 1)).is_some(),
+            Ref::Big(d) => d.contains_key(field),
         }
     }
 
     /// Set `field` to `value`; true when the field existed (an update) (hashTypeSet). Converts
     /// to a table on a too long field or value, or when the listpack passes the entry limit.
     pub fn set(&mut self, field: &[u8], value: &[u8], limits: Limits) -> bool {
-        if matches!(self, Hash::Listpack(_))
-            && (field.len() > limits.max_value || value.len() > limits.max_value)
-        {
+        if !self.0.is_big() && (field.len() > limits.max_value || value.len() > limits.max_value) {
             self.convert_to_table();
         }
-        match self {
-            Hash::Listpack(lp) => {
+        match self.0.get_mut() {
+            Mut::Small(lp) => {
                 let found = lp.first().and_then(|p| lp.find(p, field, 1));
                 let update = match found {
                     Some(fpos) => {
@@ -158,7 +167,7 @@ impl Hash {
                 }
                 update
             }
-            Hash::Table(d) => {
+            Mut::Big(d) => {
                 if let Some(v) = d.get_mut(field) {
                     *v = value.into();
                     true
@@ -172,15 +181,15 @@ impl Hash {
 
     /// Remove `field`; true when it existed (hashTypeDelete).
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        match self {
-            Hash::Listpack(lp) => match lp.first().and_then(|p| lp.find(p, field, 1)) {
+        match self.0.get_mut() {
+            Mut::Small(lp) => match lp.first().and_then(|p| lp.find(p, field, 1)) {
                 Some(pos) => {
                     lp.delete_range_at(pos, 2);
                     true
                 }
                 None => false,
             },
-            Hash::Table(d) => {
+            Mut::Big(d) => {
                 let removed = d.remove(field).is_some();
                 if removed {
                     d.shrink_if_needed();
@@ -192,17 +201,17 @@ impl Hash {
 
     /// Iterate `(field, value)` pairs.
     pub fn iter(&self) -> Iter<'_> {
-        match self {
-            Hash::Listpack(lp) => Iter::Listpack(lp.pairs()),
-            Hash::Table(d) => Iter::Table(d.iter()),
+        match self.0.get() {
+            Ref::Small(lp) => Iter::Listpack(lp.pairs()),
+            Ref::Big(d) => Iter::Table(d.iter()),
         }
     }
 
     /// A random pair, fairly chosen (hashTypeRandomElement).
     pub fn random_pair(&self) -> Option<(LpValue<'_>, LpValue<'_>)> {
-        match self {
-            Hash::Listpack(lp) => lp.random_pair(crate::db::dict::next_rand()),
-            Hash::Table(d) => d
+        match self.0.get() {
+            Ref::Small(lp) => lp.random_pair(crate::db::dict::next_rand()),
+            Ref::Big(d) => d
                 .fair_random_entry()
                 .map(|(k, v)| (LpValue::Str(k), LpValue::Str(v))),
         }
@@ -211,7 +220,7 @@ impl Hash {
     /// Move `n` buckets of an ongoing rehash, as Redis's random sampling does on its way
     /// (dictGetSomeKeys), so hashes that are only read still finish rehashing.
     pub fn rehash_steps(&mut self, n: usize) {
-        if let Hash::Table(d) = self {
+        if let Mut::Big(d) = self.0.get_mut() {
             if d.is_rehashing() {
                 d.rehash_steps(n);
             }
@@ -220,10 +229,10 @@ impl Hash {
 
     /// Approximate memory footprint, for MEMORY USAGE.
     pub fn mem_usage(&self) -> usize {
-        match self {
-            Hash::Listpack(lp) => lp.bytes_len(),
+        match self.0.get() {
+            Ref::Small(lp) => lp.bytes_len(),
             // Like objectComputeSize: average a few entries, scale by the count.
-            Hash::Table(d) => {
+            Ref::Big(d) => {
                 let sample: Vec<usize> = d.iter().take(5).map(|(k, v)| k.len() + v.len()).collect();
                 d.mem_usage() + sample.iter().sum::<usize>() / sample.len().max(1) * d.len()
             }
@@ -245,17 +254,17 @@ impl Hash {
 
     /// The RDB type byte (rdbSaveObjectType).
     pub fn rdb_type(&self) -> u8 {
-        match self {
-            Hash::Listpack(_) => RDB_TYPE_HASH_LISTPACK,
-            Hash::Table(_) => RDB_TYPE_HASH,
+        match self.0.get() {
+            Ref::Small(_) => RDB_TYPE_HASH_LISTPACK,
+            Ref::Big(_) => RDB_TYPE_HASH,
         }
     }
 
     /// Write the RDB payload (rdbSaveObject).
     pub fn rdb_save<W: Write>(&self, w: &mut RdbWriter<W>) -> io::Result<()> {
-        match self {
-            Hash::Listpack(lp) => w.string(lp.as_bytes()),
-            Hash::Table(d) => {
+        match self.0.get() {
+            Ref::Small(lp) => w.string(lp.as_bytes()),
+            Ref::Big(d) => {
                 w.len(d.len() as u64)?;
                 for (f, v) in d.iter() {
                     w.string(f)?;
@@ -276,7 +285,9 @@ impl Hash {
                     return Err(crate::persistence::rdb::empty_key());
                 }
                 let mut h = if len > limits.max_entries as u64 {
-                    Hash::Table(Box::new(Dict::with_capacity(len.min(1 << 20) as usize)))
+                    Hash(Enc::big(Box::new(Dict::with_capacity(
+                        len.min(1 << 20) as usize
+                    ))))
                 } else {
                     Hash::new()
                 };
@@ -284,8 +295,8 @@ impl Hash {
                 for _ in 0..len {
                     let f = r.string()?;
                     let v = r.string()?;
-                    match &mut h {
-                        Hash::Listpack(lp) => {
+                    match h.0.get_mut() {
+                        Mut::Small(lp) => {
                             if !seen.insert(f.clone()) {
                                 return Err(bad("Hash with dup elements"));
                             }
@@ -294,19 +305,17 @@ impl Hash {
                                 || !lp.safe_to_add(f.len() + v.len())
                             {
                                 h.convert_to_table();
-                                let Hash::Table(d) = &mut h else {
+                                let Mut::Big(d) = h.0.get_mut() else {
                                     unreachable!()
                                 };
-                                d.insert(f.into_boxed_slice(), v.into_boxed_slice());
+                                d.insert(f.into(), v.into());
                             } else {
                                 lp.append(&f[..]);
                                 lp.append(&v[..]);
                             }
                         }
-                        Hash::Table(d) => {
-                            if d.insert(f.into_boxed_slice(), v.into_boxed_slice())
-                                .is_some()
-                            {
+                        Mut::Big(d) => {
+                            if d.insert(f.into(), v.into()).is_some() {
                                 return Err(bad("Duplicate hash fields detected"));
                             }
                         }
@@ -356,7 +365,7 @@ impl Hash {
                         (lp, maxlen)
                     }
                 };
-                let mut h = Hash::Listpack(lp);
+                let mut h = Hash(Enc::small(lp));
                 if h.is_empty() {
                     return Err(crate::persistence::rdb::empty_key());
                 }
@@ -400,12 +409,12 @@ impl crate::commands::scan::ScanSource for Hash {
     }
 
     fn scan_step(&self, cursor: u64, out: &mut Vec<Vec<u8>>) -> Option<u64> {
-        match self {
-            Hash::Listpack(lp) => {
+        match self.0.get() {
+            Ref::Small(lp) => {
                 out.extend(lp.iter().map(|v| v.to_vec()));
                 None
             }
-            Hash::Table(d) => Some(d.scan(cursor, |k, v| {
+            Ref::Big(d) => Some(d.scan(cursor, |k, v| {
                 out.push(k.to_vec());
                 out.push(v.to_vec());
             })),

@@ -533,7 +533,9 @@ impl LpPos {
 /// pointer, with the length kept where Redis keeps it, in the header's total-bytes field.
 /// Every size change reallocates to the new exact length, as Redis's `lpInsert` does; the
 /// allocator resizes in place within a size class, so a small listpack takes the size class
-/// of its bytes and nothing for spare capacity or a separate length.
+/// of its bytes and nothing for spare capacity or a separate length. The allocation is
+/// 2-aligned, which leaves the pointer's low bit free for a tag (see `types::thin`).
+#[repr(transparent)]
 struct LpBuf(NonNull<u8>);
 
 // SAFETY: an `LpBuf` uniquely owns its allocation, like a `Box<[u8]>`.
@@ -541,26 +543,33 @@ unsafe impl Send for LpBuf {}
 // SAFETY: shared access only reads, as for `Box<[u8]>`.
 unsafe impl Sync for LpBuf {}
 
+/// The layout of an `LpBuf` of `len` bytes.
+fn lp_layout(len: usize) -> Layout {
+    Layout::from_size_align(len, 2).expect("listpack layout")
+}
+
 impl LpBuf {
-    /// Takes over `bytes`, a listpack whose header total equals its length (at least 7).
-    fn from_vec(bytes: Vec<u8>) -> LpBuf {
+    /// Copies `bytes`, a listpack whose header total equals its length (at least 7).
+    fn from_slice(bytes: &[u8]) -> LpBuf {
         assert!(
-            bytes.len() > HEADER_SIZE && read_u32(&bytes, 0) as usize == bytes.len(),
+            bytes.len() > HEADER_SIZE && read_u32(bytes, 0) as usize == bytes.len(),
             "listpack buffer needs its own length in its header"
         );
-        let raw = Box::into_raw(bytes.into_boxed_slice()).cast::<u8>();
-        // SAFETY: a `Box` of a non-empty slice is a non-null pointer.
-        LpBuf(unsafe { NonNull::new_unchecked(raw) })
+        let layout = lp_layout(bytes.len());
+        // SAFETY: the layout has a non-zero size; the allocation is written in full.
+        unsafe {
+            let p = alloc::alloc(layout);
+            let Some(p) = NonNull::new(p) else {
+                alloc::handle_alloc_error(layout)
+            };
+            ptr::copy_nonoverlapping(bytes.as_ptr(), p.as_ptr(), bytes.len());
+            LpBuf(p)
+        }
     }
 
-    /// Gives the allocation back as a vector.
+    /// Gives the bytes back as a vector.
     fn into_vec(self) -> Vec<u8> {
-        let len = self.len();
-        let me = std::mem::ManuallyDrop::new(self);
-        // SAFETY: the allocation is `len` bytes with alignment 1, the layout of a
-        // `Box<[u8]>` of that length (`from_vec` and `resize` keep it so), and `me` is
-        // never dropped, so ownership moves to the box.
-        unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(me.0.as_ptr(), len)) }.into_vec()
+        self.to_vec()
     }
 
     fn len(&self) -> usize {
@@ -576,12 +585,12 @@ impl LpBuf {
         let total = u32::try_from(new_len).expect("listpack larger than 4 GiB");
         let old = self.len();
         if new_len != old {
-            let old_layout = Layout::array::<u8>(old).expect("listpack layout");
-            // SAFETY: `self.0` was allocated by the global allocator with `old_layout`
-            // (the length is always the allocation's), and `new_len` is non-zero.
-            let p = unsafe { alloc::realloc(self.0.as_ptr(), old_layout, new_len) };
+            // SAFETY: `self.0` was allocated by the global allocator with
+            // `lp_layout(old)` (the length is always the allocation's), and `new_len` is
+            // non-zero.
+            let p = unsafe { alloc::realloc(self.0.as_ptr(), lp_layout(old), new_len) };
             let Some(p) = NonNull::new(p) else {
-                alloc::handle_alloc_error(Layout::array::<u8>(new_len).expect("layout"));
+                alloc::handle_alloc_error(lp_layout(new_len));
             };
             self.0 = p;
             if new_len > old {
@@ -624,18 +633,13 @@ impl std::ops::DerefMut for LpBuf {
 impl Drop for LpBuf {
     fn drop(&mut self) {
         // SAFETY: allocated by the global allocator with exactly this layout.
-        unsafe {
-            alloc::dealloc(
-                self.0.as_ptr(),
-                Layout::array::<u8>(self.len()).expect("layout"),
-            )
-        };
+        unsafe { alloc::dealloc(self.0.as_ptr(), lp_layout(self.len())) };
     }
 }
 
 impl Clone for LpBuf {
     fn clone(&self) -> LpBuf {
-        LpBuf::from_vec(self.to_vec())
+        LpBuf::from_slice(self)
     }
 }
 
@@ -655,9 +659,14 @@ impl Eq for LpBuf {}
 ///
 /// [`len`]: Listpack::len
 #[derive(Clone, PartialEq, Eq)]
+#[repr(transparent)]
 pub struct Listpack {
     buf: LpBuf,
 }
+
+// SAFETY: `Listpack` is `repr(transparent)` over `LpBuf`, itself over the `NonNull<u8>` of
+// a 2-aligned allocation (`lp_layout`), so its address is even and never null.
+unsafe impl crate::types::thin::Thin for Listpack {}
 
 impl Default for Listpack {
     fn default() -> Self {
@@ -675,7 +684,7 @@ impl Listpack {
     /// Creates an empty listpack (7 bytes: header and terminator).
     pub fn new() -> Self {
         Listpack {
-            buf: LpBuf::from_vec(vec![7, 0, 0, 0, 0, 0, EOF]),
+            buf: LpBuf::from_slice(&[7, 0, 0, 0, 0, 0, EOF]),
         }
     }
 
@@ -694,7 +703,7 @@ impl Listpack {
             "listpack blob fails header validation"
         );
         let mut lp = Listpack {
-            buf: LpBuf::from_vec(bytes),
+            buf: LpBuf::from_slice(&bytes),
         };
         // An "unknown" header on a listpack of fewer entries gets its count (as Redis's
         // lpLength does on first use): from here on "unknown" means 65535 or more.

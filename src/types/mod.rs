@@ -10,6 +10,7 @@ pub mod quicklist;
 pub mod set;
 pub mod skiplist;
 pub mod stream;
+pub mod thin;
 pub mod ziplist;
 pub mod zipmap;
 pub mod zset;

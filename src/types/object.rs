@@ -120,9 +120,9 @@ impl RString {
 pub enum Value {
     Str(RString),
     List(Box<crate::types::quicklist::Quicklist>),
-    ZSet(Box<crate::types::zset::ZSet>),
+    ZSet(crate::types::zset::ZSet),
     Set(Box<crate::types::set::Set>),
-    Hash(Box<crate::types::hash::Hash>),
+    Hash(crate::types::hash::Hash),
     Stream(Box<crate::types::stream::Stream>),
 }
 
@@ -216,12 +216,14 @@ mod tests {
 
     #[test]
     fn small_collection_headers_take_the_smallest_class() {
-        // A small hash or sorted set is its boxed header (16 B) and its listpack, exactly
-        // the listpack's bytes: no capacity, length or big table struct in between.
+        // A small hash or sorted set is one word in the object and its listpack, exactly
+        // the listpack's bytes: no box, capacity, length or table struct in between.
         use crate::types::{hash::Hash, listpack::Listpack, zset::ZSet};
         assert_eq!(std::mem::size_of::<Listpack>(), 8);
-        assert_eq!(std::mem::size_of::<Hash>(), 16);
-        assert_eq!(std::mem::size_of::<ZSet>(), 16);
+        assert_eq!(std::mem::size_of::<Hash>(), 8);
+        assert_eq!(std::mem::size_of::<ZSet>(), 8);
+        // A keyspace entry: key (short ones inline), object, next pointer: 48 B.
+        assert_eq!(std::mem::size_of::<crate::db::Sds>(), 16);
     }
 
     #[test]

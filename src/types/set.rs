@@ -240,7 +240,7 @@ impl Set {
                     let Set::Table(d) = &mut s else {
                         unreachable!("converted above")
                     };
-                    if d.insert(m.into_boxed_slice(), ()).is_some() {
+                    if d.insert(m.into(), ()).is_some() {
                         return Err(bad("Duplicate set members detected"));
                     }
                 }

@@ -14,6 +14,7 @@ use crate::db::dict::Dict;
 use crate::persistence::rdb::{bad, RdbReader, RdbWriter};
 use crate::types::listpack::{Listpack, LpPos, LpValue, INT_BUF_SIZE};
 use crate::types::skiplist::{NodeId, SkipList};
+use crate::types::thin::{Enc, Mut, Ref};
 use crate::util::numbers::{d2string, zzl_strtod};
 
 /// RDB type numbers of sorted sets.
@@ -52,12 +53,10 @@ pub struct SkipZSet {
     pub zsl: SkipList,
 }
 
-/// A sorted set in one of its two encodings.
+/// A sorted set in one of its two encodings, `listpack` or `skiplist`, in one word (so that
+/// the keyspace object holds it without a box of its own).
 #[derive(Clone, Debug)]
-pub enum ZSet {
-    Listpack(Listpack),
-    Skiplist(Box<SkipZSet>),
-}
+pub struct ZSet(Enc<Listpack, SkipZSet>);
 
 /// ZADD's input flags.
 #[derive(Clone, Copy, Debug, Default)]
@@ -238,8 +237,8 @@ pub struct ZIter<'a> {
 impl<'a> Iterator for ZIter<'a> {
     type Item = (LpValue<'a>, f64);
     fn next(&mut self) -> Option<Self::Item> {
-        match (&mut self.cur, self.z) {
-            (Cursor::Lp(pos), ZSet::Listpack(lp)) => {
+        match (&mut self.cur, self.z.0.get()) {
+            (Cursor::Lp(pos), Ref::Small(lp)) => {
                 let p = (*pos)?;
                 let sp = lp.next(p).expect("zset listpack has pairs");
                 let item = (lp.get(p), lp_score(lp.get(sp)));
@@ -250,7 +249,7 @@ impl<'a> Iterator for ZIter<'a> {
                 };
                 Some(item)
             }
-            (Cursor::Sl(node), ZSet::Skiplist(zs)) => {
+            (Cursor::Sl(node), Ref::Big(zs)) => {
                 let id = (*node)?;
                 let (e, s) = zs.zsl.get(id);
                 *node = if self.rev {
@@ -268,12 +267,17 @@ impl<'a> Iterator for ZIter<'a> {
 impl ZSet {
     /// An empty listpack-encoded sorted set.
     pub fn new_listpack() -> ZSet {
-        ZSet::Listpack(Listpack::new())
+        ZSet(Enc::small(Listpack::new()))
+    }
+
+    /// The encoding, by reference: the listpack or the skiplist.
+    pub fn enc(&self) -> Ref<'_, Listpack, SkipZSet> {
+        self.0.get()
     }
 
     /// An empty skiplist-encoded sorted set.
     pub fn new_skiplist() -> ZSet {
-        ZSet::Skiplist(Box::default())
+        ZSet(Enc::big(Box::default()))
     }
 
     /// An empty set in the encoding Redis picks for `len` elements (zrangeResultBeginStore).
@@ -287,25 +291,25 @@ impl ZSet {
 
     /// OBJECT ENCODING's answer.
     pub fn encoding(&self) -> &'static str {
-        match self {
-            ZSet::Listpack(_) => "listpack",
-            ZSet::Skiplist(_) => "skiplist",
+        match self.0.get() {
+            Ref::Small(_) => "listpack",
+            Ref::Big(_) => "skiplist",
         }
     }
 
     /// Number of members.
     pub fn len(&self) -> usize {
-        match self {
-            ZSet::Listpack(lp) => lp.len() / 2,
-            ZSet::Skiplist(zs) => zs.zsl.len(),
+        match self.0.get() {
+            Ref::Small(lp) => lp.len() / 2,
+            Ref::Big(zs) => zs.zsl.len(),
         }
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        match self {
-            ZSet::Listpack(lp) => lp.is_empty(),
-            ZSet::Skiplist(zs) => zs.zsl.is_empty(),
+        match self.0.get() {
+            Ref::Small(lp) => lp.is_empty(),
+            Ref::Big(zs) => zs.zsl.is_empty(),
         }
     }
 
@@ -342,15 +346,17 @@ impl ZSet {
 
     /// The score of `ele`.
     pub fn score(&self, ele: &[u8]) -> Option<f64> {
-        match self {
-            ZSet::Listpack(lp) => Self::lp_find(lp, ele).map(|(_, s)| s),
-            ZSet::Skiplist(zs) => zs.dict.get(ele).copied(),
+        match self.0.get() {
+            Ref::Small(lp) => Self::lp_find(lp, ele).map(|(_, s)| s),
+            Ref::Big(zs) => zs.dict.get(ele).copied(),
         }
     }
 
     /// Convert a listpack to a skiplist (zsetConvert to skiplist).
     pub fn convert_to_skiplist(&mut self) {
-        let ZSet::Listpack(lp) = self else { return };
+        let Mut::Small(lp) = self.0.get_mut() else {
+            return;
+        };
         let mut zs = SkipZSet::default();
         zs.dict.expand(lp.len() / 2);
         for (e, s) in lp.pairs() {
@@ -359,19 +365,21 @@ impl ZSet {
             zs.zsl.insert(score, ele.clone());
             zs.dict.insert(ele, score);
         }
-        *self = ZSet::Skiplist(Box::new(zs));
+        self.0 = Enc::big(Box::new(zs));
     }
 
     /// Convert a skiplist to a listpack.
     pub fn convert_to_listpack(&mut self) {
-        let ZSet::Skiplist(zs) = self else { return };
+        let Mut::Big(zs) = self.0.get_mut() else {
+            return;
+        };
         let mut lp = Listpack::new();
         for (e, s) in zs.zsl.iter() {
             lp.append(e);
             let stext = d2string(s);
             lp.append(score_entry(s, &stext));
         }
-        *self = ZSet::Listpack(lp);
+        self.0 = Enc::small(lp);
     }
 
     /// zsetConvertToListpackIfNeeded: used for store destinations built as skiplists.
@@ -381,7 +389,7 @@ impl ZSet {
         totelelen: usize,
         limits: Limits,
     ) {
-        if let ZSet::Skiplist(zs) = self {
+        if let Mut::Big(zs) = self.0.get_mut() {
             if zs.zsl.len() <= limits.max_entries
                 && maxelelen <= limits.max_value
                 && totelelen <= crate::types::listpack::LISTPACK_MAX_SAFETY_SIZE
@@ -397,7 +405,7 @@ impl ZSet {
         if score.is_nan() {
             return AddOutcome::Nan;
         }
-        if let ZSet::Listpack(lp) = self {
+        if let Mut::Small(lp) = self.0.get_mut() {
             if let Some((pos, cur)) = Self::lp_find(lp, ele) {
                 return match Self::new_score(score, cur, f) {
                     Err(o) => o,
@@ -422,7 +430,7 @@ impl ZSet {
                 return AddOutcome::Added(score);
             }
         }
-        let ZSet::Skiplist(zs) = self else {
+        let Mut::Big(zs) = self.0.get_mut() else {
             unreachable!("converted above")
         };
         if let Some(&cur) = zs.dict.get(ele) {
@@ -462,15 +470,15 @@ impl ZSet {
 
     /// Remove `ele`; true when it was present (zsetRemoveFromSkiplist / zzlDelete).
     pub fn remove(&mut self, ele: &[u8]) -> bool {
-        match self {
-            ZSet::Listpack(lp) => match Self::lp_find(lp, ele) {
+        match self.0.get_mut() {
+            Mut::Small(lp) => match Self::lp_find(lp, ele) {
                 Some((pos, _)) => {
                     lp.delete_range_at(pos, 2);
                     true
                 }
                 None => false,
             },
-            ZSet::Skiplist(zs) => match zs.dict.remove(ele) {
+            Mut::Big(zs) => match zs.dict.remove(ele) {
                 Some((_, score)) => {
                     zs.zsl.delete(score, ele);
                     true
@@ -483,8 +491,8 @@ impl ZSet {
     /// 0-based rank of `ele` (from the top when `rev`) and its score (zsetRank).
     pub fn rank(&self, ele: &[u8], rev: bool) -> Option<(usize, f64)> {
         let len = self.len();
-        let (r, s) = match self {
-            ZSet::Listpack(lp) => {
+        let (r, s) = match self.0.get() {
+            Ref::Small(lp) => {
                 let mut found = None;
                 for (i, (e, s)) in lp.pairs().enumerate() {
                     if e.eq_bytes(ele) {
@@ -494,7 +502,7 @@ impl ZSet {
                 }
                 found?
             }
-            ZSet::Skiplist(zs) => {
+            Ref::Big(zs) => {
                 let s = *zs.dict.get(ele)?;
                 let r = zs.zsl.rank(s, ele);
                 debug_assert!(r != 0);
@@ -518,14 +526,14 @@ impl ZSet {
             start
         };
         let cur = if start >= len {
-            match self {
-                ZSet::Listpack(_) => Cursor::Lp(None),
-                ZSet::Skiplist(_) => Cursor::Sl(None),
+            match self.0.get() {
+                Ref::Small(_) => Cursor::Lp(None),
+                Ref::Big(_) => Cursor::Sl(None),
             }
         } else {
-            match self {
-                ZSet::Listpack(lp) => Cursor::Lp(lp.seek(2 * idx as i64)),
-                ZSet::Skiplist(zs) => Cursor::Sl(zs.zsl.by_rank(idx + 1)),
+            match self.0.get() {
+                Ref::Small(lp) => Cursor::Lp(lp.seek(2 * idx as i64)),
+                Ref::Big(zs) => Cursor::Sl(zs.zsl.by_rank(idx + 1)),
             }
         };
         ZIter { z: self, cur, rev }
@@ -539,8 +547,8 @@ impl ZSet {
         gte_min: impl Fn(f64, &[u8]) -> bool,
         lte_max: impl Fn(f64, &[u8]) -> bool,
     ) -> (ZIter<'_>, usize) {
-        match self {
-            ZSet::Listpack(lp) => {
+        match self.0.get() {
+            Ref::Small(lp) => {
                 let n = lp.len() / 2;
                 let found = if rev {
                     lp.pairs()
@@ -583,7 +591,7 @@ impl ZSet {
                     ),
                 }
             }
-            ZSet::Skiplist(zs) => {
+            Ref::Big(zs) => {
                 let found = if rev {
                     zs.zsl.last_where(|s, e| lte_max(s, e))
                 } else {
@@ -672,9 +680,9 @@ impl ZSet {
     }
 
     fn empty_cursor(&self) -> Cursor {
-        match self {
-            ZSet::Listpack(_) => Cursor::Lp(None),
-            ZSet::Skiplist(_) => Cursor::Sl(None),
+        match self.0.get() {
+            Ref::Small(_) => Cursor::Lp(None),
+            Ref::Big(_) => Cursor::Sl(None),
         }
     }
 
@@ -683,8 +691,8 @@ impl ZSet {
         if r.is_empty() {
             return 0;
         }
-        match self {
-            ZSet::Skiplist(zs) => {
+        match self.0.get() {
+            Ref::Big(zs) => {
                 let Some((_, first)) = zs.zsl.first_where(|s, _| r.gte_min(s)) else {
                     return 0;
                 };
@@ -693,7 +701,7 @@ impl ZSet {
                 };
                 (last + 1).saturating_sub(first)
             }
-            ZSet::Listpack(_) => self.iter_score(r, false).count(),
+            Ref::Small(_) => self.iter_score(r, false).count(),
         }
     }
 
@@ -702,8 +710,8 @@ impl ZSet {
         if r.is_empty() {
             return 0;
         }
-        match self {
-            ZSet::Skiplist(zs) => {
+        match self.0.get() {
+            Ref::Big(zs) => {
                 let Some((_, first)) = zs.zsl.first_where(|_, e| r.gte_min(e)) else {
                     return 0;
                 };
@@ -712,7 +720,7 @@ impl ZSet {
                 };
                 (last + 1).saturating_sub(first)
             }
-            ZSet::Listpack(_) => self.iter_lex(r, false).count(),
+            Ref::Small(_) => self.iter_lex(r, false).count(),
         }
     }
 
@@ -730,9 +738,9 @@ impl ZSet {
     /// dict plus a few sampled skiplist nodes scaled by the length).
     #[allow(dead_code)] // MEMORY USAGE arrives with the hash/set branch's object.rs.
     pub fn mem_usage(&self) -> usize {
-        match self {
-            ZSet::Listpack(lp) => lp.bytes_len(),
-            ZSet::Skiplist(zs) => {
+        match self.0.get() {
+            Ref::Small(lp) => lp.bytes_len(),
+            Ref::Big(zs) => {
                 let sample: Vec<usize> = zs.zsl.iter().take(5).map(|(e, _)| e.len()).collect();
                 let per_node = 48 + 2 * sample.iter().sum::<usize>() / sample.len().max(1);
                 zs.dict.mem_usage() + per_node * zs.zsl.len()
@@ -753,13 +761,13 @@ impl ZSet {
 
     /// `count` random (member, score) pairs with repetitions.
     pub fn random_with_repeats(&self, count: usize) -> Vec<(Vec<u8>, f64)> {
-        match self {
-            ZSet::Listpack(lp) => lp
+        match self.0.get() {
+            Ref::Small(lp) => lp
                 .random_pairs(count, rand_u64)
                 .into_iter()
                 .map(|(e, s)| (e.to_vec(), lp_score(s)))
                 .collect(),
-            ZSet::Skiplist(zs) => (0..count)
+            Ref::Big(zs) => (0..count)
                 .filter_map(|_| zs.dict.fair_random_entry())
                 .map(|(e, s)| (e.to_vec(), *s))
                 .collect(),
@@ -768,13 +776,13 @@ impl ZSet {
 
     /// Up to `count` distinct random (member, score) pairs.
     pub fn random_unique(&self, count: usize) -> Vec<(Vec<u8>, f64)> {
-        match self {
-            ZSet::Listpack(lp) => lp
+        match self.0.get() {
+            Ref::Small(lp) => lp
                 .random_pairs_unique(count, rand_u64)
                 .into_iter()
                 .map(|(e, s)| (e.to_vec(), lp_score(s)))
                 .collect(),
-            ZSet::Skiplist(_) => {
+            Ref::Big(_) => {
                 let mut all = Self::collect(self.iter(false));
                 let want = count.min(all.len());
                 // Partial Fisher-Yates: the first `want` slots end up a uniform sample.
@@ -790,17 +798,17 @@ impl ZSet {
 
     /// The RDB type byte this set is saved with (rdbSaveObjectType).
     pub fn rdb_type(&self) -> u8 {
-        match self {
-            ZSet::Listpack(_) => RDB_TYPE_ZSET_LISTPACK,
-            ZSet::Skiplist(_) => RDB_TYPE_ZSET_2,
+        match self.0.get() {
+            Ref::Small(_) => RDB_TYPE_ZSET_LISTPACK,
+            Ref::Big(_) => RDB_TYPE_ZSET_2,
         }
     }
 
     /// Write the RDB payload, without the type byte: the listpack blob, or the ZSET_2 pairs.
     pub fn rdb_save<W: Write>(&self, w: &mut RdbWriter<W>) -> io::Result<()> {
-        match self {
-            ZSet::Listpack(lp) => w.string(lp.as_bytes()),
-            ZSet::Skiplist(zs) => {
+        match self.0.get() {
+            Ref::Small(lp) => w.string(lp.as_bytes()),
+            Ref::Big(zs) => {
                 w.len(zs.zsl.len() as u64)?;
                 // Highest first, as Redis does, so loading inserts at the head cheaply.
                 for (e, s) in zs.zsl.iter().rev() {
@@ -841,7 +849,7 @@ impl ZSet {
                     zs.zsl.insert(score, ele.clone());
                     zs.dict.insert(ele, score);
                 }
-                let mut z = ZSet::Skiplist(Box::new(zs));
+                let mut z = ZSet(Enc::big(Box::new(zs)));
                 z.convert_to_listpack_if_needed(maxelelen, totelelen, limits);
                 Ok(z)
             }
@@ -856,7 +864,7 @@ impl ZSet {
                     }
                     Listpack::from_bytes(blob)
                 };
-                let mut z = ZSet::Listpack(lp);
+                let mut z = ZSet(Enc::small(lp));
                 if z.len() > limits.max_entries {
                     z.convert_to_skiplist();
                 }
@@ -891,12 +899,12 @@ impl crate::commands::scan::ScanSource for ZSet {
     }
 
     fn scan_step(&self, cursor: u64, out: &mut Vec<Vec<u8>>) -> Option<u64> {
-        match self {
-            ZSet::Listpack(lp) => {
+        match self.0.get() {
+            Ref::Small(lp) => {
                 out.extend(lp.iter().map(|v| v.to_vec()));
                 None
             }
-            ZSet::Skiplist(zs) => Some(zs.dict.scan(cursor, |k, v| {
+            Ref::Big(zs) => Some(zs.dict.scan(cursor, |k, v| {
                 out.push(k.to_vec());
                 out.push(crate::util::numbers::fmt_g17(*v).as_bytes().to_vec());
             })),
@@ -1016,7 +1024,7 @@ mod tests {
         z.add(1.5, b"a", AddFlags::default(), L);
         z.add(3.0, b"b", AddFlags::default(), L);
         z.add(f64::INFINITY, b"c", AddFlags::default(), L);
-        let ZSet::Listpack(lp) = &z else { panic!() };
+        let Ref::Small(lp) = z.enc() else { panic!() };
         let v: Vec<String> = lp.iter().map(|v| v.to_string()).collect();
         assert_eq!(v, ["a", "1.5", "b", "3", "c", "inf"]);
         assert!(matches!(lp.get_index(3), Some(LpValue::Int(3))));
@@ -1110,7 +1118,7 @@ mod rdb_tests {
         for (s, e) in [(1.0, "a"), (2.0, "b"), (3.5, "c"), (f64::NEG_INFINITY, "d")] {
             z.add(s, e.as_bytes(), AddFlags::default(), l);
         }
-        let ZSet::Listpack(lp) = &z else { panic!() };
+        let Ref::Small(lp) = z.enc() else { panic!() };
         assert!(Listpack::validate(lp.as_bytes(), true), "plain");
         assert!(Listpack::validate_pairs(lp.as_bytes(), true), "pairs");
     }
