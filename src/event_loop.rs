@@ -560,10 +560,11 @@ impl Server {
             c.querybuf.reserve(want);
             let Some(conn) = c.conn.as_mut() else { break };
             let spare = c.querybuf.spare_capacity_mut();
-            let n = spare.len().min(want);
+            let asked = spare.len().min(want);
             // SAFETY: read() only writes into the buffer; we zero-initialize nothing and
             // only advance the length by what the kernel reported as written.
-            let buf = unsafe { std::slice::from_raw_parts_mut(spare.as_mut_ptr() as *mut u8, n) };
+            let buf =
+                unsafe { std::slice::from_raw_parts_mut(spare.as_mut_ptr() as *mut u8, asked) };
             match conn.read(buf) {
                 Ok(0) => {
                     closed = true;
@@ -596,6 +597,13 @@ impl Server {
                     budget = budget.saturating_sub(n);
                     if budget == 0 {
                         self.pending_reads.push(key);
+                        break;
+                    }
+                    // A short read emptied the socket's receive queue: whatever arrives
+                    // from now on raises a new edge, so asking again would only return
+                    // EAGAIN. Redis reads once per event too; this saves that syscall
+                    // on every unpipelined command.
+                    if n < asked {
                         break;
                     }
                 }
