@@ -1,44 +1,129 @@
 //! The skiplist of Redis sorted sets (t_zset.c's `zsl*`): nodes ordered by (score, member)
-//! with per-level spans, so ranks are found in O(log N). Nodes live in an arena (`Vec`) and
-//! link by index; freed slots are reused. Node 0 is the header.
+//! with per-level spans, so ranks are found in O(log N).
+//!
+//! Each node is one allocation, as in Redis: a small header (score, backward link, sizes),
+//! then its levels (forward link and span), then the member's bytes. A search step reads
+//! the current node's level and the next node's score, which sit together, so it costs one
+//! cache miss rather than the two or three of nodes whose levels and member live in
+//! allocations of their own. The raw links are private to this module; outside it, a node
+//! is a [`NodeId`] that borrows the list, so it can never outlive a modification.
 //!
 //! The skiplist only orders; the member→score dictionary of the `skiplist` encoding lives in
 //! [`super::zset`].
 
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::cmp::Ordering;
+use std::marker::PhantomData;
+use std::mem::size_of;
+use std::ptr::{self, NonNull};
 
 const MAX_LEVEL: usize = 32;
 /// Redis's ZSKIPLIST_P = 0.25, as a threshold on 16 random bits.
 const P_THRESHOLD: u32 = 0xFFFF / 4;
-const NIL: u32 = u32::MAX;
-const HEAD: u32 = 0;
 
-#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+struct Head {
+    score: f64,
+    backward: *mut Head,
+    ele_len: u32,
+    nlevel: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
 struct Level {
-    forward: u32,
+    forward: *mut Head,
     span: usize,
 }
 
-#[derive(Clone, Debug)]
-struct Node {
-    ele: Box<[u8]>,
-    score: f64,
-    backward: u32,
-    level: Vec<Level>,
+fn node_layout(nlevel: usize, ele_len: usize) -> Layout {
+    let size = size_of::<Head>() + nlevel * size_of::<Level>() + ele_len;
+    Layout::from_size_align(size, std::mem::align_of::<Head>()).expect("skiplist node layout")
 }
 
-/// A node handle; valid until the skiplist is next modified.
-pub type NodeId = u32;
+/// A new unlinked node (zslCreateNode): levels empty, member copied in.
+fn new_node(nlevel: usize, score: f64, ele: &[u8]) -> *mut Head {
+    let ele_len = u32::try_from(ele.len()).expect("sorted set member over 4 GiB");
+    let layout = node_layout(nlevel, ele.len());
+    // SAFETY: the layout is non-empty (the header alone is 24 bytes). Every byte the node's
+    // accessors read is written here: the header, `nlevel` levels, then the member.
+    unsafe {
+        let p = alloc(layout).cast::<Head>();
+        if p.is_null() {
+            handle_alloc_error(layout);
+        }
+        p.write(Head {
+            score,
+            backward: ptr::null_mut(),
+            ele_len,
+            nlevel: nlevel as u32,
+        });
+        for i in 0..nlevel {
+            level_ptr(p, i).write(Level {
+                forward: ptr::null_mut(),
+                span: 0,
+            });
+        }
+        ptr::copy_nonoverlapping(ele.as_ptr(), ele_ptr(p), ele.len());
+        p
+    }
+}
+
+/// Level `i` of node `p`. `p` must be a live node with more than `i` levels.
+#[inline]
+unsafe fn level_ptr(p: *mut Head, i: usize) -> *mut Level {
+    p.cast::<u8>().add(size_of::<Head>()).cast::<Level>().add(i)
+}
+
+/// Where the member bytes of node `p` start. `p` must be a live node.
+#[inline]
+unsafe fn ele_ptr(p: *mut Head) -> *mut u8 {
+    let nlevel = (*p).nlevel as usize;
+    p.cast::<u8>()
+        .add(size_of::<Head>() + nlevel * size_of::<Level>())
+}
+
+/// The member of node `p`. `p` must be a live node, and outlive `'a`.
+#[inline]
+unsafe fn ele_of<'a>(p: *mut Head) -> &'a [u8] {
+    std::slice::from_raw_parts(ele_ptr(p), (*p).ele_len as usize)
+}
+
+/// Free node `p` (zslFreeNode). `p` must be live and unlinked; it is dangling afterwards.
+unsafe fn free_node(p: *mut Head) {
+    let layout = node_layout((*p).nlevel as usize, (*p).ele_len as usize);
+    dealloc(p.cast::<u8>(), layout);
+}
+
+/// A node of a [`SkipList`], borrowed from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeId<'a> {
+    node: NonNull<Head>,
+    _list: PhantomData<&'a SkipList>,
+}
+
+impl NodeId<'_> {
+    fn new(p: *mut Head) -> Option<Self> {
+        NonNull::new(p).map(|node| NodeId {
+            node,
+            _list: PhantomData,
+        })
+    }
+}
 
 /// An ordered (score, member) list with O(log N) insert, delete and rank.
-#[derive(Clone, Debug)]
 pub struct SkipList {
-    nodes: Vec<Node>,
-    free: Vec<u32>,
-    tail: u32,
+    /// The header node: MAX_LEVEL levels, no member; its score is never read.
+    header: NonNull<Head>,
+    tail: *mut Head,
     length: usize,
     level: usize,
 }
+
+// SAFETY: a SkipList owns all its nodes; nothing is shared with other lists or threads.
+unsafe impl Send for SkipList {}
+// SAFETY: shared access only reads.
+unsafe impl Sync for SkipList {}
 
 impl Default for SkipList {
     fn default() -> Self {
@@ -46,31 +131,54 @@ impl Default for SkipList {
     }
 }
 
-/// Does (score, ele) of node `n` sort before (score, ele)?
+impl Drop for SkipList {
+    fn drop(&mut self) {
+        let mut x = self.header.as_ptr();
+        while !x.is_null() {
+            // SAFETY: every node on level 0 is live and owned by the list; each is freed
+            // once, after its successor was read.
+            unsafe {
+                let next = (*level_ptr(x, 0)).forward;
+                free_node(x);
+                x = next;
+            }
+        }
+    }
+}
+
+impl Clone for SkipList {
+    fn clone(&self) -> Self {
+        let mut sl = SkipList::new();
+        for (e, s) in self.iter() {
+            sl.insert(s, e);
+        }
+        sl
+    }
+}
+
+impl std::fmt::Debug for SkipList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|(e, s)| (String::from_utf8_lossy(e), s)))
+            .finish()
+    }
+}
+
+/// Does node `n`'s (score, ele) sort before (score, ele)? `n` must be live.
 #[inline]
-fn node_before(n: &Node, score: f64, ele: &[u8]) -> bool {
-    n.score < score || (n.score == score && n.ele.as_ref().cmp(ele) == Ordering::Less)
+unsafe fn node_before(n: *mut Head, score: f64, ele: &[u8]) -> bool {
+    let ns = (*n).score;
+    ns < score || (ns == score && ele_of(n).cmp(ele) == Ordering::Less)
 }
 
 impl SkipList {
     /// An empty skiplist.
     pub fn new() -> SkipList {
-        let head = Node {
-            ele: Box::default(),
-            score: 0.0,
-            backward: NIL,
-            level: vec![
-                Level {
-                    forward: NIL,
-                    span: 0
-                };
-                MAX_LEVEL
-            ],
-        };
+        let header = new_node(MAX_LEVEL, 0.0, b"");
         SkipList {
-            nodes: vec![head],
-            free: Vec::new(),
-            tail: NIL,
+            // SAFETY: new_node never returns null.
+            header: unsafe { NonNull::new_unchecked(header) },
+            tail: ptr::null_mut(),
             length: 0,
             level: 1,
         }
@@ -94,242 +202,249 @@ impl SkipList {
         level
     }
 
+    #[inline]
+    fn hdr(&self) -> *mut Head {
+        self.header.as_ptr()
+    }
+
     /// The member and score of `id`.
     #[inline]
-    pub fn get(&self, id: NodeId) -> (&[u8], f64) {
-        let n = &self.nodes[id as usize];
-        (&n.ele, n.score)
+    pub fn get<'a>(&'a self, id: NodeId<'a>) -> (&'a [u8], f64) {
+        let p = id.node.as_ptr();
+        // SAFETY: a NodeId borrows its list, which cannot have been modified since.
+        unsafe { (ele_of(p), (*p).score) }
     }
 
     /// First node (lowest), if any.
-    pub fn first(&self) -> Option<NodeId> {
-        let f = self.nodes[HEAD as usize].level[0].forward;
-        (f != NIL).then_some(f)
+    pub fn first(&self) -> Option<NodeId<'_>> {
+        // SAFETY: the header is live and has MAX_LEVEL levels.
+        NodeId::new(unsafe { (*level_ptr(self.hdr(), 0)).forward })
     }
 
     /// Last node (highest), if any.
-    pub fn last(&self) -> Option<NodeId> {
-        (self.tail != NIL).then_some(self.tail)
+    pub fn last(&self) -> Option<NodeId<'_>> {
+        NodeId::new(self.tail)
     }
 
     /// The node after `id`.
     #[inline]
-    pub fn next(&self, id: NodeId) -> Option<NodeId> {
-        let f = self.nodes[id as usize].level[0].forward;
-        (f != NIL).then_some(f)
+    pub fn next<'a>(&'a self, id: NodeId<'a>) -> Option<NodeId<'a>> {
+        // SAFETY: `id` is a live node of a list borrowed for 'a; every node has level 0.
+        NodeId::new(unsafe { (*level_ptr(id.node.as_ptr(), 0)).forward })
     }
 
     /// The node before `id`.
     #[inline]
-    pub fn prev(&self, id: NodeId) -> Option<NodeId> {
-        let b = self.nodes[id as usize].backward;
-        (b != NIL).then_some(b)
-    }
-
-    fn alloc(&mut self, node: Node) -> u32 {
-        match self.free.pop() {
-            Some(i) => {
-                self.nodes[i as usize] = node;
-                i
-            }
-            None => {
-                self.nodes.push(node);
-                (self.nodes.len() - 1) as u32
-            }
-        }
+    pub fn prev<'a>(&'a self, id: NodeId<'a>) -> Option<NodeId<'a>> {
+        // SAFETY: as in `next`.
+        NodeId::new(unsafe { (*id.node.as_ptr()).backward })
     }
 
     /// Insert a member that is not present (zslInsert).
-    pub fn insert(&mut self, score: f64, ele: Box<[u8]>) -> NodeId {
-        let mut update = [HEAD; MAX_LEVEL];
+    pub fn insert(&mut self, score: f64, ele: &[u8]) {
+        let mut update = [ptr::null_mut::<Head>(); MAX_LEVEL];
         let mut rank = [0usize; MAX_LEVEL];
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
-            loop {
-                let l = self.nodes[x as usize].level[i];
-                if l.forward != NIL && node_before(&self.nodes[l.forward as usize], score, &ele) {
-                    rank[i] += l.span;
-                    x = l.forward;
-                } else {
-                    break;
+        let hdr = self.hdr();
+        // SAFETY: the walk only follows forward links of live nodes, at levels each node
+        // has (a node is linked at level i only if it has more than i levels), and the
+        // header has them all. The new node is linked at exactly its own levels.
+        unsafe {
+            let mut x = hdr;
+            for i in (0..self.level).rev() {
+                rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
+                loop {
+                    let l = *level_ptr(x, i);
+                    if !l.forward.is_null() && node_before(l.forward, score, ele) {
+                        rank[i] += l.span;
+                        x = l.forward;
+                    } else {
+                        break;
+                    }
                 }
+                update[i] = x;
             }
-            update[i] = x;
-        }
-        let level = Self::random_level();
-        if level > self.level {
-            for i in self.level..level {
-                rank[i] = 0;
-                update[i] = HEAD;
-                self.nodes[HEAD as usize].level[i].span = self.length;
+            let level = Self::random_level();
+            if level > self.level {
+                for i in self.level..level {
+                    rank[i] = 0;
+                    update[i] = hdr;
+                    (*level_ptr(hdr, i)).span = self.length;
+                }
+                self.level = level;
             }
-            self.level = level;
-        }
-        let id = self.alloc(Node {
-            ele,
-            score,
-            backward: NIL,
-            level: vec![
-                Level {
-                    forward: NIL,
-                    span: 0
-                };
-                level
-            ],
-        });
-        for i in 0..level {
-            let up = update[i] as usize;
-            let ul = self.nodes[up].level[i];
-            self.nodes[id as usize].level[i] = Level {
-                forward: ul.forward,
-                span: ul.span - (rank[0] - rank[i]),
+            let x = new_node(level, score, ele);
+            for i in 0..level {
+                let ul = level_ptr(update[i], i);
+                let xl = level_ptr(x, i);
+                (*xl).forward = (*ul).forward;
+                (*xl).span = (*ul).span - (rank[0] - rank[i]);
+                (*ul).forward = x;
+                (*ul).span = rank[0] - rank[i] + 1;
+            }
+            for (i, &up) in update.iter().enumerate().take(self.level).skip(level) {
+                (*level_ptr(up, i)).span += 1;
+            }
+            (*x).backward = if update[0] == hdr {
+                ptr::null_mut()
+            } else {
+                update[0]
             };
-            self.nodes[up].level[i] = Level {
-                forward: id,
-                span: rank[0] - rank[i] + 1,
-            };
+            let f0 = (*level_ptr(x, 0)).forward;
+            if f0.is_null() {
+                self.tail = x;
+            } else {
+                (*f0).backward = x;
+            }
+            self.length += 1;
         }
-        for (i, &up) in update.iter().enumerate().take(self.level).skip(level) {
-            self.nodes[up as usize].level[i].span += 1;
-        }
-        self.nodes[id as usize].backward = if update[0] == HEAD { NIL } else { update[0] };
-        let f0 = self.nodes[id as usize].level[0].forward;
-        if f0 != NIL {
-            self.nodes[f0 as usize].backward = id;
-        } else {
-            self.tail = id;
-        }
-        self.length += 1;
-        id
     }
 
     /// The update vector for (score, ele): per level, the last node before it.
-    fn find_update(&self, score: f64, ele: &[u8]) -> [u32; MAX_LEVEL] {
-        let mut update = [HEAD; MAX_LEVEL];
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.nodes[x as usize].level[i].forward;
-                if f != NIL && node_before(&self.nodes[f as usize], score, ele) {
-                    x = f;
-                } else {
-                    break;
+    fn find_update(&self, score: f64, ele: &[u8]) -> [*mut Head; MAX_LEVEL] {
+        let mut update = [self.hdr(); MAX_LEVEL];
+        let mut x = self.hdr();
+        // SAFETY: as in `insert`, the walk follows live forward links only.
+        unsafe {
+            for i in (0..self.level).rev() {
+                loop {
+                    let f = (*level_ptr(x, i)).forward;
+                    if !f.is_null() && node_before(f, score, ele) {
+                        x = f;
+                    } else {
+                        break;
+                    }
                 }
+                update[i] = x;
             }
-            update[i] = x;
         }
         update
     }
 
-    /// Unlink `x` given its update vector; returns the freed node's member.
-    fn delete_node(&mut self, x: u32, update: &[u32; MAX_LEVEL]) -> Box<[u8]> {
+    /// Unlink `x` given its update vector (zslDeleteNode). The node stays allocated; the
+    /// caller frees it.
+    unsafe fn unlink(&mut self, x: *mut Head, update: &[*mut Head; MAX_LEVEL]) {
         for (i, &up) in update.iter().enumerate().take(self.level) {
-            let xl = self.nodes[x as usize].level.get(i).copied();
-            let ul = &mut self.nodes[up as usize].level[i];
-            if ul.forward == x {
-                let xl = xl.expect("linked at this level");
-                ul.span += xl.span;
-                ul.span -= 1;
-                ul.forward = xl.forward;
+            let ul = level_ptr(up, i);
+            if (*ul).forward == x {
+                let xl = *level_ptr(x, i);
+                (*ul).span += xl.span;
+                (*ul).span -= 1;
+                (*ul).forward = xl.forward;
             } else {
-                ul.span -= 1;
+                (*ul).span -= 1;
             }
         }
-        let (f, b) = {
-            let n = &self.nodes[x as usize];
-            (n.level[0].forward, n.backward)
-        };
-        if f != NIL {
-            self.nodes[f as usize].backward = b;
+        let f = (*level_ptr(x, 0)).forward;
+        if f.is_null() {
+            self.tail = (*x).backward;
         } else {
-            self.tail = b;
+            (*f).backward = (*x).backward;
         }
-        while self.level > 1 && self.nodes[HEAD as usize].level[self.level - 1].forward == NIL {
+        while self.level > 1 && (*level_ptr(self.hdr(), self.level - 1)).forward.is_null() {
             self.level -= 1;
         }
         self.length -= 1;
-        let n = &mut self.nodes[x as usize];
-        n.level = Vec::new();
-        self.free.push(x);
-        std::mem::take(&mut n.ele)
+    }
+
+    /// The node right after the update vector's level-0 node, if it is (score, ele).
+    fn found(&self, update: &[*mut Head; MAX_LEVEL], score: f64, ele: &[u8]) -> *mut Head {
+        // SAFETY: update[0] is a live node (or the header).
+        unsafe {
+            let x = (*level_ptr(update[0], 0)).forward;
+            if !x.is_null() && (*x).score == score && ele_of(x) == ele {
+                x
+            } else {
+                ptr::null_mut()
+            }
+        }
     }
 
     /// Delete (score, ele); true when it was present (zslDelete).
     pub fn delete(&mut self, score: f64, ele: &[u8]) -> bool {
         let update = self.find_update(score, ele);
-        let x = self.nodes[update[0] as usize].level[0].forward;
-        if x != NIL && self.nodes[x as usize].score == score && *self.nodes[x as usize].ele == *ele
-        {
-            self.delete_node(x, &update);
-            if self.length == 0 {
-                self.nodes.truncate(1);
-                self.free.clear();
-            }
-            true
-        } else {
-            false
+        let x = self.found(&update, score, ele);
+        if x.is_null() {
+            return false;
         }
+        // SAFETY: `x` is a live linked node and `update` its update vector; after the
+        // unlink nothing points at it, so it is freed once.
+        unsafe {
+            self.unlink(x, &update);
+            free_node(x);
+        }
+        true
     }
 
     /// Change the score of a present member (zslUpdateScore).
-    pub fn update_score(&mut self, cur: f64, ele: &[u8], new: f64) -> NodeId {
+    pub fn update_score(&mut self, cur: f64, ele: &[u8], new: f64) {
         let update = self.find_update(cur, ele);
-        let x = self.nodes[update[0] as usize].level[0].forward;
-        debug_assert!(x != NIL && self.nodes[x as usize].score == cur);
-        let n = &self.nodes[x as usize];
-        let prev_ok = n.backward == NIL || self.nodes[n.backward as usize].score < new;
-        let next_ok =
-            n.level[0].forward == NIL || self.nodes[n.level[0].forward as usize].score > new;
-        if prev_ok && next_ok {
-            self.nodes[x as usize].score = new;
-            return x;
+        let x = self.found(&update, cur, ele);
+        assert!(!x.is_null(), "update_score of a member that is not there");
+        // SAFETY: `x` is live and linked. If it can stay where it is only its score
+        // changes; otherwise it is unlinked, its member copied into a new node, and then
+        // freed (nothing points at it any more).
+        unsafe {
+            let b = (*x).backward;
+            let f = (*level_ptr(x, 0)).forward;
+            if (b.is_null() || (*b).score < new) && (f.is_null() || (*f).score > new) {
+                (*x).score = new;
+                return;
+            }
+            self.unlink(x, &update);
+            self.insert(new, ele_of(x));
+            free_node(x);
         }
-        let ele = self.delete_node(x, &update);
-        self.insert(new, ele)
     }
 
     /// 1-based rank of (score, ele), or 0 when absent (zslGetRank).
     pub fn rank(&self, score: f64, ele: &[u8]) -> usize {
         let mut rank = 0;
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            loop {
-                let l = self.nodes[x as usize].level[i];
-                if l.forward == NIL {
-                    break;
+        let hdr = self.hdr();
+        let mut x = hdr;
+        // SAFETY: the walk follows live forward links only.
+        unsafe {
+            for i in (0..self.level).rev() {
+                loop {
+                    let l = *level_ptr(x, i);
+                    if l.forward.is_null() {
+                        break;
+                    }
+                    let fs = (*l.forward).score;
+                    if fs < score || (fs == score && ele_of(l.forward) <= ele) {
+                        rank += l.span;
+                        x = l.forward;
+                    } else {
+                        break;
+                    }
                 }
-                let f = &self.nodes[l.forward as usize];
-                if f.score < score || (f.score == score && f.ele.as_ref() <= ele) {
-                    rank += l.span;
-                    x = l.forward;
-                } else {
-                    break;
+                if x != hdr && ele_of(x) == ele {
+                    return rank;
                 }
-            }
-            if x != HEAD && *self.nodes[x as usize].ele == *ele {
-                return rank;
             }
         }
         0
     }
 
     /// The node at 1-based `rank` (zslGetElementByRank).
-    pub fn by_rank(&self, rank: usize) -> Option<NodeId> {
+    pub fn by_rank(&self, rank: usize) -> Option<NodeId<'_>> {
         let mut traversed = 0;
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            loop {
-                let l = self.nodes[x as usize].level[i];
-                if l.forward != NIL && traversed + l.span <= rank {
-                    traversed += l.span;
-                    x = l.forward;
-                } else {
-                    break;
+        let hdr = self.hdr();
+        let mut x = hdr;
+        // SAFETY: the walk follows live forward links only.
+        unsafe {
+            for i in (0..self.level).rev() {
+                loop {
+                    let l = *level_ptr(x, i);
+                    if !l.forward.is_null() && traversed + l.span <= rank {
+                        traversed += l.span;
+                        x = l.forward;
+                    } else {
+                        break;
+                    }
                 }
-            }
-            if traversed == rank {
-                return (x != HEAD).then_some(x);
+                if traversed == rank {
+                    return if x == hdr { None } else { NodeId::new(x) };
+                }
             }
         }
         None
@@ -337,49 +452,63 @@ impl SkipList {
 
     /// The first node for which `past_min` is true, assuming it is monotonic along the list
     /// (false..., true...). Also returns its 1-based rank.
-    pub fn first_where(&self, past_min: impl Fn(f64, &[u8]) -> bool) -> Option<(NodeId, usize)> {
-        let mut x = HEAD;
+    pub fn first_where(
+        &self,
+        past_min: impl Fn(f64, &[u8]) -> bool,
+    ) -> Option<(NodeId<'_>, usize)> {
+        let mut x = self.hdr();
         let mut rank = 0;
-        for i in (0..self.level).rev() {
-            loop {
-                let l = self.nodes[x as usize].level[i];
-                if l.forward == NIL {
-                    break;
-                }
-                let f = &self.nodes[l.forward as usize];
-                if !past_min(f.score, &f.ele) {
-                    rank += l.span;
-                    x = l.forward;
-                } else {
-                    break;
+        // SAFETY: the walk follows live forward links only.
+        unsafe {
+            for i in (0..self.level).rev() {
+                loop {
+                    let l = *level_ptr(x, i);
+                    if l.forward.is_null() {
+                        break;
+                    }
+                    if !past_min((*l.forward).score, ele_of(l.forward)) {
+                        rank += l.span;
+                        x = l.forward;
+                    } else {
+                        break;
+                    }
                 }
             }
+            NodeId::new((*level_ptr(x, 0)).forward).map(|id| (id, rank + 1))
         }
-        let f = self.nodes[x as usize].level[0].forward;
-        (f != NIL).then_some((f, rank + 1))
     }
 
     /// The last node for which `within_max` is true, assuming it is monotonic along the list
     /// (true..., false...). Also returns its 1-based rank.
-    pub fn last_where(&self, within_max: impl Fn(f64, &[u8]) -> bool) -> Option<(NodeId, usize)> {
-        let mut x = HEAD;
+    pub fn last_where(
+        &self,
+        within_max: impl Fn(f64, &[u8]) -> bool,
+    ) -> Option<(NodeId<'_>, usize)> {
+        let hdr = self.hdr();
+        let mut x = hdr;
         let mut rank = 0;
-        for i in (0..self.level).rev() {
-            loop {
-                let l = self.nodes[x as usize].level[i];
-                if l.forward == NIL {
-                    break;
-                }
-                let f = &self.nodes[l.forward as usize];
-                if within_max(f.score, &f.ele) {
-                    rank += l.span;
-                    x = l.forward;
-                } else {
-                    break;
+        // SAFETY: the walk follows live forward links only.
+        unsafe {
+            for i in (0..self.level).rev() {
+                loop {
+                    let l = *level_ptr(x, i);
+                    if l.forward.is_null() {
+                        break;
+                    }
+                    if within_max((*l.forward).score, ele_of(l.forward)) {
+                        rank += l.span;
+                        x = l.forward;
+                    } else {
+                        break;
+                    }
                 }
             }
         }
-        (x != HEAD).then_some((x, rank))
+        if x == hdr {
+            None
+        } else {
+            NodeId::new(x).map(|id| (id, rank))
+        }
     }
 
     /// Iterate (member, score) from lowest to highest.
@@ -396,8 +525,8 @@ impl SkipList {
 /// Double-ended iterator over a skiplist.
 pub struct SlIter<'a> {
     sl: &'a SkipList,
-    front: Option<NodeId>,
-    back: Option<NodeId>,
+    front: Option<NodeId<'a>>,
+    back: Option<NodeId<'a>>,
     remaining: usize,
 }
 
@@ -435,7 +564,7 @@ mod tests {
         let mut sl = SkipList::new();
         for i in 0..1000 {
             let s = ((i * 7919) % 1000) as f64;
-            sl.insert(s, format!("m{}", s as i64).into_bytes().into());
+            sl.insert(s, format!("m{}", s as i64).as_bytes());
         }
         assert_eq!(sl.len(), 1000);
         let v: Vec<f64> = sl.iter().map(|(_, s)| s).collect();
@@ -456,8 +585,10 @@ mod tests {
             assert_eq!(s, (2 * r - 1) as f64);
             assert_eq!(sl.rank(s, e), r);
         }
-        let id = sl.update_score(1.0, b"m1", 5000.0);
-        assert_eq!(sl.get(id).1, 5000.0);
+        sl.update_score(1.0, b"m1", 5000.0);
+        assert_eq!(sl.get(sl.last().unwrap()), (&b"m1"[..], 5000.0));
+        sl.update_score(3.0, b"m3", 2.5); // stays in place: only the score changes
+        assert_eq!(sl.get(sl.first().unwrap()), (&b"m3"[..], 2.5));
         assert_eq!(sl.rank(5000.0, b"m1"), 500);
         let rev: Vec<f64> = sl.iter().rev().map(|(_, s)| s).collect();
         assert_eq!(rev.len(), 500);
@@ -468,5 +599,51 @@ mod tests {
         let (id, rank) = sl.last_where(|s, _| s <= 100.0).unwrap();
         assert_eq!(sl.get(id).1, 99.0);
         assert_eq!(rank, 49);
+    }
+
+    #[test]
+    fn matches_a_sorted_model_under_random_updates() {
+        let mut sl = SkipList::new();
+        let mut model: std::collections::BTreeMap<Vec<u8>, f64> = Default::default();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for step in 0..20_000 {
+            let ele = format!("member-{}", rnd(300)).into_bytes();
+            let score = rnd(50) as f64;
+            match (model.get(&ele).copied(), rnd(3)) {
+                (None, _) => {
+                    sl.insert(score, &ele);
+                    model.insert(ele, score);
+                }
+                (Some(cur), 0) => {
+                    assert!(sl.delete(cur, &ele));
+                    model.remove(&ele);
+                }
+                (Some(cur), _) => {
+                    sl.update_score(cur, &ele, score);
+                    model.insert(ele, score);
+                }
+            }
+            if step % 1000 == 0 || step == 19_999 {
+                let mut want: Vec<(f64, &[u8])> = model.iter().map(|(e, &s)| (s, &e[..])).collect();
+                want.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)));
+                let got: Vec<(f64, &[u8])> = sl.iter().map(|(e, s)| (s, e)).collect();
+                assert_eq!(got, want);
+                let back: Vec<(f64, &[u8])> = sl.iter().rev().map(|(e, s)| (s, e)).collect();
+                assert!(back.iter().rev().eq(want.iter()));
+                for (r, (s, e)) in want.iter().enumerate() {
+                    assert_eq!(sl.rank(*s, e), r + 1);
+                    assert_eq!(sl.get(sl.by_rank(r + 1).unwrap()), (*e, *s));
+                }
+                assert_eq!(sl.len(), want.len());
+            }
+        }
+        let c = sl.clone();
+        assert!(c.iter().eq(sl.iter()));
     }
 }

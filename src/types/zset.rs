@@ -49,7 +49,7 @@ pub struct Limits {
 /// The `skiplist` encoding.
 #[derive(Clone, Debug, Default)]
 pub struct SkipZSet {
-    pub dict: Dict<Box<[u8]>, f64>,
+    pub dict: Dict<crate::db::Sds, f64>,
     pub zsl: SkipList,
 }
 
@@ -222,15 +222,15 @@ pub fn with_member<R>(v: LpValue<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
 
 /// Where an iteration stands.
 #[derive(Clone, Copy, Debug)]
-enum Cursor {
+enum Cursor<'a> {
     Lp(Option<LpPos>),
-    Sl(Option<NodeId>),
+    Sl(Option<NodeId<'a>>),
 }
 
 /// Iterator over (member, score) in score order, either direction.
 pub struct ZIter<'a> {
     z: &'a ZSet,
-    cur: Cursor,
+    cur: Cursor<'a>,
     rev: bool,
 }
 
@@ -361,8 +361,8 @@ impl ZSet {
         zs.dict.expand(lp.len() / 2);
         for (e, s) in lp.pairs() {
             let score = lp_score(s);
-            let ele: Box<[u8]> = e.to_vec().into();
-            zs.zsl.insert(score, ele.clone());
+            let ele: crate::db::Sds = e.to_vec().into();
+            zs.zsl.insert(score, &ele);
             zs.dict.insert(ele, score);
         }
         self.0 = Enc::big(Box::new(zs));
@@ -447,9 +447,8 @@ impl ZSet {
         if f.xx {
             return AddOutcome::Nop(score);
         }
-        let b: Box<[u8]> = ele.into();
-        zs.zsl.insert(score, b.clone());
-        zs.dict.insert(b, score);
+        zs.zsl.insert(score, ele);
+        zs.dict.insert(ele.into(), score);
         AddOutcome::Added(score)
     }
 
@@ -679,7 +678,7 @@ impl ZSet {
         })
     }
 
-    fn empty_cursor(&self) -> Cursor {
+    fn empty_cursor(&self) -> Cursor<'_> {
         match self.0.get() {
             Ref::Small(_) => Cursor::Lp(None),
             Ref::Big(_) => Cursor::Sl(None),
@@ -846,8 +845,8 @@ impl ZSet {
                     if zs.dict.contains_key(&ele[..]) {
                         return Err(bad("Duplicate zset fields detected"));
                     }
-                    zs.zsl.insert(score, ele.clone());
-                    zs.dict.insert(ele, score);
+                    zs.zsl.insert(score, &ele);
+                    zs.dict.insert(ele.into(), score);
                 }
                 let mut z = ZSet(Enc::big(Box::new(zs)));
                 z.convert_to_listpack_if_needed(maxelelen, totelelen, limits);
