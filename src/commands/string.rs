@@ -105,7 +105,14 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], val: &[u8], o: &SetOpts) -> Result<boo
             (None, r) => r.null(),
         }
     }
-    let exists = ctx.exists(key);
+    // Only NX and XX need to know whether the key is there; otherwise SET only expires an
+    // expired key first (as lookupKeyWrite would) and overwrites in one lookup.
+    let exists = if o.nx || o.xx {
+        ctx.exists(key)
+    } else {
+        ctx.expire_if_needed(key);
+        false
+    };
     if (o.nx && exists) || (o.xx && !exists) {
         if !o.get {
             ctx.reply().null();
@@ -311,22 +318,30 @@ fn msetnx(ctx: &mut Ctx) -> CmdResult {
 /// INCR/DECR/INCRBY/DECRBY (Redis's incrDecrCommand).
 fn incr_decr(ctx: &mut Ctx, by: i64) -> CmdResult {
     let k = ctx.arg(1);
-    let cur = match ctx.write(k) {
-        None => 0,
-        Some(o) => match &o.value {
-            Value::Str(s) => s.as_i64().ok_or(errors::NOT_INTEGER)?,
+    // An existing value is updated in place, found by one lookup.
+    let updated = match ctx.write(k) {
+        None => None,
+        Some(o) => match &mut o.value {
+            Value::Str(s) => {
+                let cur = s.as_i64().ok_or(errors::NOT_INTEGER)?;
+                let new = cur.checked_add(by).ok_or(errors::OVERFLOW)?;
+                *s = RString::Int(new);
+                Some(new)
+            }
             #[allow(unreachable_patterns)]
             _ => return Err(errors::WRONGTYPE),
         },
     };
-    let new = cur.checked_add(by).ok_or(errors::OVERFLOW)?;
-    match ctx.write(k) {
-        Some(o) => {
-            o.value = Value::Str(RString::Int(new));
+    let new = match updated {
+        Some(new) => {
             ctx.signal_modified(k);
+            new
         }
-        None => ctx.set_key(k, Value::Str(RString::Int(new)), false),
-    }
+        None => {
+            ctx.set_key(k, Value::Str(RString::Int(by)), false);
+            by
+        }
+    };
     ctx.dirty(1);
     ctx.notify(notify::STRING, "incrby", k);
     ctx.reply().int(new);

@@ -1067,8 +1067,44 @@ where
         if self.is_empty() {
             return None;
         }
-        self.rehash_step();
         let hash = self.hash(k);
+        self.find_mut_hashed(hash, k)
+    }
+
+    /// The hash of `k`, for the `*_hashed` lookups: a caller that looks the same key up
+    /// twice (a presence check, then the access) hashes it once.
+    #[inline]
+    pub fn hash_key<Q: ?Sized + Hash>(&self, k: &Q) -> u64 {
+        self.hash(k)
+    }
+
+    /// [`Dict::contains_key`] with the key's hash already computed ([`Dict::hash_key`]).
+    pub fn contains_hashed<Q>(&self, hash: u64, k: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        !self.is_empty() && self.find_hashed(hash, k).is_some()
+    }
+
+    /// [`Dict::get_mut`] with the key's hash already computed ([`Dict::hash_key`]).
+    pub fn get_mut_hashed<Q>(&mut self, hash: u64, k: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        if self.is_empty() {
+            return None;
+        }
+        self.find_mut_hashed(hash, k).map(|(_, v)| v)
+    }
+
+    fn find_mut_hashed<Q>(&mut self, hash: u64, k: &Q) -> Option<(&K, &mut V)>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        self.rehash_step();
         let [t0, t1] = &mut self.tables;
         if !t0.is_empty() {
             let i = bucket_of(hash, t0.len());

@@ -81,16 +81,14 @@ impl Db {
 
     /// Set `key` to `obj`, keeping its TTL only if `keep_ttl`. Returns true when the key is new.
     pub fn set(&mut self, key: &[u8], obj: RObj, keep_ttl: bool) -> bool {
-        let new = match self.keys.get_mut(key) {
-            Some(slot) => {
-                *slot = obj;
-                false
-            }
-            None => {
-                self.keys.insert(key.into(), obj);
-                true
-            }
-        };
+        // One hash and one walk: the slot is found or made in one go.
+        let mut obj = Some(obj);
+        let (slot, new) =
+            self.keys
+                .get_or_insert_with(key, || key.into(), || obj.take().expect("unused"));
+        if let Some(obj) = obj {
+            *slot = obj;
+        }
         if !keep_ttl {
             self.remove_expire(key);
         }
@@ -295,10 +293,15 @@ impl<'a> Ctx<'a> {
     fn read_with(&mut self, key: &[u8], touch: bool) -> (Option<&RObj>, &mut ReplyBuf) {
         let expired = self.expire_if_needed(key);
         let db = self.client.db;
-        if !expired && self.srv.dbs[db].keys.contains_key(key) {
+        let keys = &self.srv.dbs[db].keys;
+        let hash = keys.hash_key(key);
+        if !expired && keys.contains_hashed(hash, key) {
             let clock = self.srv.access_clock();
             self.srv.stats.keyspace_hits += 1;
-            let o = self.srv.dbs[db].keys.get_mut(key).expect("present");
+            let o = self.srv.dbs[db]
+                .keys
+                .get_mut_hashed(hash, key)
+                .expect("present");
             if touch {
                 clock.touch(o);
             }
