@@ -8,7 +8,7 @@ use crate::client::{flags as cf, Client, ReplyMode};
 use crate::command::table::Lookup;
 use crate::command::{errors, flags, CmdError, CmdResult, CommandSpec, Ctx, Propagation};
 use crate::resp::parse::{parse_command, ParseLimits, Parsed};
-use crate::server::{ustime, Server};
+use crate::server::Server;
 
 impl Server {
     /// Parse and execute every complete command in the client's query buffer.
@@ -486,8 +486,8 @@ impl Server {
         let dirty_before = self.dirty;
         // Errors replied by nested calls (EXEC's commands) count for those commands only.
         self.error_snapshot = self.stats.total_error_replies;
-        let start = ustime();
         let start_instant = std::time::Instant::now();
+        let start = self.wall_us_at(start_instant);
         // Nested calls (EXEC's commands, a script's) see the time of the outer command.
         if self.in_nested_call == 0 {
             self.cmd_time_ms = start / 1000;

@@ -161,6 +161,10 @@ pub struct Server {
     pub now_ms: i64,
     /// Time snapshot for the current command (keys expire consistently inside it).
     pub cmd_time_ms: i64,
+    /// The wall clock (µs) and the monotonic clock read together at the last
+    /// [`Server::update_cached_time`]: a command's wall time is derived from the one
+    /// monotonic reading it takes anyway (see [`Server::wall_us_at`]).
+    pub clock_base: (Instant, i64),
     pub lruclock: u32,
     /// Changes since the last save.
     pub dirty: u64,
@@ -329,6 +333,7 @@ impl Server {
             start_instant: Instant::now(),
             start_time_ms: now,
             now_ms: now,
+            clock_base: (Instant::now(), ustime()),
             cmd_time_ms: now,
             lruclock: lru_clock_at(now),
             dirty: 0,
@@ -389,8 +394,19 @@ impl Server {
     /// Refresh the cached clocks.
     #[inline]
     pub fn update_cached_time(&mut self) {
-        self.now_ms = mstime();
+        let us = ustime();
+        self.clock_base = (Instant::now(), us);
+        self.now_ms = us / 1000;
         self.lruclock = lru_clock_at(self.now_ms);
+    }
+
+    /// Wall-clock µs at monotonic instant `t`, from the clock pair read at the last loop
+    /// iteration: exact but for clock adjustments made since, which the next iteration
+    /// picks up.
+    #[inline]
+    pub fn wall_us_at(&self, t: Instant) -> i64 {
+        let (base, us) = self.clock_base;
+        us + t.saturating_duration_since(base).as_micros() as i64
     }
 
     /// Microseconds since start, monotonic.
