@@ -10,6 +10,9 @@ use crate::command::{errors, flags, CmdError, CmdResult, CommandSpec, Ctx, Propa
 use crate::resp::parse::{parse_command, ParseLimits, Parsed};
 use crate::server::Server;
 
+/// Argument slots a client keeps between commands.
+const ARGV_KEEP: usize = 1024;
+
 impl Server {
     /// Parse and execute every complete command in the client's query buffer.
     pub fn process_input(&mut self, c: &mut Client) {
@@ -71,6 +74,11 @@ impl Server {
                 return;
             }
             c.argv.clear();
+            // A huge command's argument array is given back, as Redis frees argv after
+            // every command; the usual few slots are kept for the next one.
+            if c.argv.capacity() > ARGV_KEEP {
+                c.argv = Vec::new();
+            }
             if c.master.is_some() {
                 self.master_command_applied(c);
             }
