@@ -16,6 +16,7 @@ pub mod event_loop;
 pub mod evict;
 pub mod info;
 pub mod latency;
+pub mod lazyfree;
 pub mod log;
 pub mod persistence;
 pub mod propagate;

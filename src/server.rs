@@ -135,6 +135,8 @@ pub struct Server {
     pub stats: Stats,
     pub slowlog: SlowLog,
     pub latency: LatencyMonitor,
+    /// The thread that frees big deleted values (UNLINK, FLUSHALL ASYNC, lazyfree-lazy-*).
+    pub lazyfree: crate::lazyfree::LazyFree,
     pub poll: Poll,
     pub events: Option<Events>,
     /// Events buffer of the nested loop that serves clients during long operations.
@@ -326,6 +328,7 @@ impl Server {
             listeners: Vec::new(),
             active_binds: Vec::new(),
             pending_writes: Vec::new(),
+            lazyfree: Default::default(),
             pending_reads: Vec::new(),
             close_asap: Vec::new(),
             monitors: Vec::new(),

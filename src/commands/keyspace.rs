@@ -9,10 +9,12 @@ use crate::command::{
 use crate::db::notify;
 
 fn del(ctx: &mut Ctx) -> CmdResult {
+    // UNLINK frees big values in the background; DEL too with lazyfree-lazy-user-del.
+    let lazy = ctx.cmd.name == "unlink" || ctx.srv.config.lazyfree_lazy_user_del;
     let mut n = 0;
     for i in 1..ctx.argv.len() {
         let key = ctx.arg(i);
-        if ctx.delete_key(key) {
+        if ctx.delete_key_with(key, lazy) {
             ctx.notify(notify::GENERIC, "del", key);
             ctx.dirty(1);
             n += 1;
@@ -61,20 +63,24 @@ fn keys(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-fn flush_args(ctx: &Ctx) -> Result<(), CmdError> {
+/// FLUSHDB / FLUSHALL's flag: is the flush asynchronous (ASYNC, or no flag with
+/// lazyfree-lazy-user-flush)?
+fn flush_args(ctx: &Ctx) -> Result<bool, CmdError> {
     match ctx.argv.len() {
-        1 => Ok(()),
-        2 if is(ctx.arg(1), "async") || is(ctx.arg(1), "sync") => Ok(()),
+        1 => Ok(ctx.srv.config.lazyfree_lazy_user_flush),
+        2 if is(ctx.arg(1), "async") => Ok(true),
+        2 if is(ctx.arg(1), "sync") => Ok(false),
         _ => Err(errors::SYNTAX),
     }
 }
 
 fn flushdb(ctx: &mut Ctx) -> CmdResult {
-    flush_args(ctx)?;
+    let lazy = flush_args(ctx)?;
     let db = ctx.client.db;
     crate::commands::multi::touch_all_watched_keys_in_db(ctx.srv, db);
     crate::tracking::invalidate_on_flush(ctx.srv, Some(&mut *ctx.client));
-    let n = ctx.srv.dbs[db].clear();
+    let srv = &mut *ctx.srv;
+    let n = srv.dbs[db].clear_with(lazy, &mut srv.lazyfree);
     crate::blocking::scan_database_for_ready_keys(ctx.srv, db);
     ctx.dirty(n as u64);
     // Replicate even when the db was already empty.
@@ -84,11 +90,12 @@ fn flushdb(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn flushall(ctx: &mut Ctx) -> CmdResult {
-    flush_args(ctx)?;
+    let lazy = flush_args(ctx)?;
     let mut n = 0;
     for db in 0..ctx.srv.dbs.len() {
         crate::commands::multi::touch_all_watched_keys_in_db(ctx.srv, db);
-        n += ctx.srv.dbs[db].clear();
+        let srv = &mut *ctx.srv;
+        n += srv.dbs[db].clear_with(lazy, &mut srv.lazyfree);
         crate::blocking::scan_database_for_ready_keys(ctx.srv, db);
     }
     crate::tracking::invalidate_on_flush(ctx.srv, Some(&mut *ctx.client));

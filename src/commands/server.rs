@@ -293,6 +293,7 @@ impl Server {
         self.commands.reset_stats();
         self.slowlog.entries.clear();
         self.latency.events.clear();
+        self.lazyfree.reset_stats();
     }
 }
 

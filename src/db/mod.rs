@@ -97,12 +97,14 @@ impl Db {
 
     /// Delete `key` and its TTL. Returns whether it existed.
     pub fn delete(&mut self, key: &[u8]) -> bool {
-        if self.keys.remove(key).is_some() {
-            self.remove_expire(key);
-            true
-        } else {
-            false
-        }
+        self.take(key).is_some()
+    }
+
+    /// Remove `key` and its TTL, handing back the object (to free it lazily).
+    pub fn take(&mut self, key: &[u8]) -> Option<RObj> {
+        let (_, obj) = self.keys.remove(key)?;
+        self.remove_expire(key);
+        Some(obj)
     }
 
     /// Set an absolute expiry (ms) on an existing key.
@@ -122,12 +124,28 @@ impl Db {
 
     /// Drop every key.
     pub fn clear(&mut self) -> usize {
+        self.clear_into().0
+    }
+
+    /// Empty the database, handing back the key count and the old tables (to free them in
+    /// the background).
+    pub fn clear_into(&mut self) -> (usize, Dict<Sds, RObj>, Dict<Sds, i64>) {
         let n = self.keys.len();
-        self.keys = Dict::new();
-        self.expires = Dict::new();
+        let keys = std::mem::take(&mut self.keys);
+        let expires = std::mem::take(&mut self.expires);
         self.guard_tables();
         self.avg_ttl = 0;
         self.expires_cursor = 0;
+        (n, keys, expires)
+    }
+
+    /// Empty the database, freeing its contents in the background when `lazy`
+    /// (emptyDbAsync). Returns the number of keys removed.
+    pub fn clear_with(&mut self, lazy: bool, lf: &mut crate::lazyfree::LazyFree) -> usize {
+        let (n, keys, expires) = self.clear_into();
+        if lazy {
+            lf.free_db(keys, expires);
+        }
         n
     }
 
@@ -167,7 +185,11 @@ impl Server {
         key: &[u8],
         mut current: Option<&mut crate::client::Client>,
     ) {
-        self.dbs[db].delete(key);
+        if let Some(obj) = self.dbs[db].take(key) {
+            if self.config.lazyfree_lazy_expire {
+                self.lazyfree.free_object(obj);
+            }
+        }
         self.stats.expired_keys += 1;
         notify::notify_keyspace_event(
             self,
@@ -372,13 +394,24 @@ impl<'a> Ctx<'a> {
 
     /// Delete `key` in the client's db (after lazy expiry), signalling watchers.
     pub fn delete_key(&mut self, key: &[u8]) -> bool {
+        self.delete_key_with(key, self.srv.config.lazyfree_lazy_server_del)
+    }
+
+    /// [`Ctx::delete_key`], freeing a big value in the background when `lazy`
+    /// (dbGenericDelete with async: UNLINK, lazyfree-lazy-user-del).
+    pub fn delete_key_with(&mut self, key: &[u8], lazy: bool) -> bool {
         self.expire_if_needed(key);
         let db = self.client.db;
-        let existed = self.srv.dbs[db].delete(key);
-        if existed {
-            self.signal_modified(key);
+        let Some(obj) = self.srv.dbs[db].take(key) else {
+            return false;
+        };
+        if lazy {
+            self.srv.lazyfree.free_object(obj);
+        } else {
+            drop(obj);
         }
-        existed
+        self.signal_modified(key);
+        true
     }
 
     /// Invalidate WATCHes on `key` (Redis's signalModifiedKey).

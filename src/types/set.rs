@@ -167,6 +167,15 @@ impl Set {
         }
     }
 
+    /// Allocations freeing the set takes (lazyfreeGetFreeEffort): one per member of a
+    /// table, one for an intset.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            Set::Intset(_) => 1,
+            Set::Table(d) => d.len(),
+        }
+    }
+
     /// Approximate memory footprint, for MEMORY USAGE.
     pub fn mem_usage(&self) -> usize {
         match self {

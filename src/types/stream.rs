@@ -388,6 +388,14 @@ impl Stream {
         Stream::default()
     }
 
+    /// Allocations freeing the stream takes, estimated as Redis does
+    /// (lazyfreeGetFreeEffort): one per node, and per group one plus the first group's PEL.
+    pub fn free_effort(&self) -> usize {
+        let groups = self.groups.len();
+        let pel = self.groups.values().next().map_or(0, |g| g.pel.len());
+        self.nodes.len() + groups * (1 + pel)
+    }
+
     /// Number of listpack nodes (XINFO radix-tree-keys).
     pub fn node_count(&self) -> usize {
         self.nodes.len()
