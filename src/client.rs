@@ -171,6 +171,12 @@ pub struct Client {
     pub last_cmd: Option<usize>,
     pub multi_queue: Vec<QueuedCommand>,
     pub multi_argv_bytes: usize,
+    /// [`argv_mem`] of the command running now (its argv is out of the client meanwhile).
+    pub executing_argv_mem: usize,
+    /// `memory_usage().1` when its last batch of input was processed: what client eviction
+    /// counts for the client whose command is about to run (Redis's last_memory_usage, so
+    /// that command's own arguments are not held against it twice).
+    pub memory_at_last_batch: usize,
     pub watched: Vec<(usize, Bytes)>,
     pub channels: HashSet<Bytes>,
     pub patterns: Vec<Bytes>,
@@ -236,6 +242,8 @@ impl Client {
             last_cmd: None,
             multi_queue: Vec::new(),
             multi_argv_bytes: 0,
+            executing_argv_mem: 0,
+            memory_at_last_batch: 0,
             watched: Vec::new(),
             channels: HashSet::new(),
             patterns: Vec::new(),
@@ -283,16 +291,45 @@ impl Client {
             .saturating_sub(crate::resp::reply::REPLY_CHUNK_BYTES)
     }
 
+    /// What the client's WATCHed keys, pub/sub subscriptions and BCAST tracking prefixes
+    /// take in its own tables (Redis counts their list, dict and rax entries the same way;
+    /// key and channel names are shared with the server's tables, prefixes are the client's).
+    fn subscriptions_memory(&self) -> usize {
+        use std::mem::size_of;
+        self.watched.capacity() * size_of::<(usize, Bytes)>()
+            + (self.channels.capacity() + self.shard_channels.capacity()) * (size_of::<Bytes>() + 1)
+            + self.patterns.capacity() * size_of::<Bytes>()
+            + self.tracking.prefixes.capacity() * size_of::<Bytes>()
+            + self
+                .tracking
+                .prefixes
+                .iter()
+                .map(|p| p.len())
+                .sum::<usize>()
+    }
+
+    /// Memory of the client's current command's arguments, parsed or running.
+    fn argv_mem(&self) -> usize {
+        argv_mem(&self.argv) + self.executing_argv_mem
+    }
+
     /// Memory attributed to the client's buffers (approximation of Redis's getClientMemoryUsage).
     pub fn memory_usage(&self) -> (usize, usize) {
         let obuf = self.output_list_bytes();
-        let argv: usize = self.argv.iter().map(|a| a.len()).sum();
+        let argv = self.argv_mem();
+        // The reply buffer counts at its real allocation (Redis's buf_usable_size).
         let total = obuf
-            + crate::resp::reply::REPLY_CHUNK_BYTES
+            + self
+                .reply
+                .buf
+                .capacity()
+                .max(crate::resp::reply::REPLY_CHUNK_BYTES)
             + self.querybuf.capacity()
+            + self.qb_consumed
             + argv
             + self.multi_argv_bytes
-            + std::mem::size_of::<Client>();
+            + std::mem::size_of::<Client>()
+            + self.subscriptions_memory();
         (obuf, total)
     }
 
@@ -361,7 +398,7 @@ impl Client {
             if self.has(flags::MULTI) { self.multi_queue.len() as i64 } else { -1 },
             self.querybuf.len() + self.qb_consumed,
             self.querybuf.capacity() - self.querybuf.len(),
-            self.argv.iter().map(|a| a.len()).sum::<usize>(),
+            self.argv_mem(),
             self.multi_argv_bytes,
             crate::resp::reply::REPLY_CHUNK_BYTES,
             self.reply.peak.min(crate::resp::reply::REPLY_CHUNK_BYTES),
@@ -376,4 +413,10 @@ impl Client {
             self.reply.resp,
         );
     }
+}
+
+/// What a command's arguments count for in a client's memory: their bytes and one pointer
+/// each (Redis's argv_len_sum + sizeof(robj*) * argc).
+pub fn argv_mem(argv: &[Bytes]) -> usize {
+    argv.iter().map(|a| a.len()).sum::<usize>() + argv.len() * std::mem::size_of::<usize>()
 }

@@ -24,6 +24,9 @@ impl Server {
             c.querybuf.clear();
             c.querybuf.reserve(16 * 1024);
         }
+        if self.config.maxmemory_clients != 0 {
+            c.memory_at_last_batch = c.memory_usage().1;
+        }
     }
 
     fn process_input_batch(&mut self, c: &mut Client) {
@@ -183,7 +186,11 @@ impl Server {
     /// command was postponed by CLIENT PAUSE (its argv stays in the client).
     pub fn process_command(&mut self, c: &mut Client) -> bool {
         let argv = std::mem::take(&mut c.argv);
+        // The arguments still count as the client's memory while it runs (CLIENT LIST's
+        // argv-mem and tot-mem, client eviction), as in Redis.
+        c.executing_argv_mem = crate::client::argv_mem(&argv);
         let postponed = self.process_argv(c, &argv);
+        c.executing_argv_mem = 0;
         c.argv = argv;
         postponed
     }

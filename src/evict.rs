@@ -457,16 +457,11 @@ fn counts_as_client_memory(c: &Client) -> bool {
     !c.has(cflags::MASTER) && (!c.has(cflags::SLAVE) || c.has(cflags::MONITOR))
 }
 
-/// The memory a client holds for the purpose of `maxmemory-clients`: like CLIENT LIST's
-/// tot-mem, but with the reply buffer's real allocation (what `used_memory` sees), so client
+/// The memory a client holds for the purpose of `maxmemory-clients`: CLIENT LIST's tot-mem,
+/// which counts the reply buffer at its real allocation (what `used_memory` sees), so client
 /// eviction triggers before the same bytes push keys out.
 fn client_memory(c: &Client) -> usize {
-    let (obuf, total) = c.memory_usage();
-    (total - obuf - crate::resp::reply::REPLY_CHUNK_BYTES)
-        + c.reply
-            .buf
-            .capacity()
-            .max(crate::resp::reply::REPLY_CHUNK_BYTES)
+    c.memory_usage().1
 }
 
 /// Disconnect the clients using the most memory while normal and pubsub clients together use
@@ -488,7 +483,13 @@ pub fn evict_clients(srv: &mut Server, mut current: Option<&mut Client>) -> bool
         if !counts_as_client_memory(c) {
             continue;
         }
-        let mem = client_memory(c);
+        // The running client counts as of its last batch, before this command's arguments
+        // (Redis's evictClients in processCommand sees its last_memory_usage).
+        let mem = if Some(c.key) == cur_key {
+            c.memory_at_last_batch
+        } else {
+            client_memory(c)
+        };
         total += mem;
         if client_evictable(c) {
             candidates.push((mem, c.key));
