@@ -91,6 +91,37 @@ impl Server {
 
     /// Close a client whose pending output went over its class's limits
     /// (Redis's checkClientOutputBufferLimits + closeClientOnOutputBufferLimitReached).
+    /// Output was added to client `key`, which is not the one executing (a message, an
+    /// invalidation, a MONITOR line): enforce its output buffer limits there and then, as
+    /// Redis does on every reply it accumulates, and queue it for writing.
+    pub fn output_appended(&mut self, key: usize) {
+        let Some(Some(mut c)) = self.clients.get_mut(key).map(|s| s.take()) else {
+            return;
+        };
+        self.check_output_limits(&mut c);
+        self.put_back(key, c);
+    }
+
+    /// The output limits of `c`'s class.
+    fn obuf_limit_of(&self, c: &Client) -> &crate::config::ObufLimit {
+        let class = match c.client_type() {
+            crate::client::ClientType::Replica => crate::config::ClientClass::Replica,
+            crate::client::ClientType::PubSub => crate::config::ClientClass::Pubsub,
+            _ => crate::config::ClientClass::Normal,
+        };
+        self.config.obuf_limit(class)
+    }
+
+    /// Pending reply bytes past which a command generating a huge reply may stop early: the
+    /// client is over its hard output limit by then and will be closed without the reply
+    /// (Redis's HRANDFIELD, SRANDMEMBER and ZRANDMEMBER stop on CLIENT_CLOSE_ASAP).
+    pub fn reply_stop_bytes(&self, c: &Client) -> usize {
+        match self.obuf_limit_of(c).hard_limit_bytes {
+            0 => usize::MAX,
+            hard => (hard as usize).saturating_add(crate::resp::reply::REPLY_CHUNK_BYTES),
+        }
+    }
+
     pub fn check_output_limits(&mut self, c: &mut Client) -> bool {
         if c.has(cf::CLOSE_ASAP) {
             return true;
@@ -99,12 +130,7 @@ impl Server {
         let over = if used > 1024 && self.acl.auth_required(c.authenticated) {
             true
         } else {
-            let class = match c.client_type() {
-                crate::client::ClientType::Replica => crate::config::ClientClass::Replica,
-                crate::client::ClientType::PubSub => crate::config::ClientClass::Pubsub,
-                _ => crate::config::ClientClass::Normal,
-            };
-            let lim = self.config.obuf_limit(class);
+            let lim = self.obuf_limit_of(c);
             let hard = lim.hard_limit_bytes > 0 && used >= lim.hard_limit_bytes;
             let mut soft = false;
             if lim.soft_limit_bytes > 0 && used >= lim.soft_limit_bytes {

@@ -708,6 +708,11 @@ impl Server {
             let Some(Some(c)) = clients.get_mut(key) else {
                 return;
             };
+            // Nothing more goes to a client that is about to be closed (over its output
+            // limits, evicted, killed): Redis skips them in handleClientsWithPendingWrites.
+            if c.has(flags::CLOSE_ASAP) {
+                return;
+            }
             loop {
                 let Some(mut conn) = c.conn.take() else { break };
                 let res = match crate::replication::master::next_output(c, repl) {

@@ -531,6 +531,7 @@ impl Server {
         let timeout_ms = self.config.timeout * 1000;
         let now = self.now_ms;
         let mut to_close = Vec::new();
+        let mut with_output = Vec::new();
         for (key, slot) in self.clients.iter_mut() {
             let Some(c) = slot.as_deref_mut() else {
                 continue;
@@ -548,9 +549,17 @@ impl Server {
             }
             resize_query_buffer(c, now);
             c.reply.peak = c.reply.pending();
+            if c.reply.pending() > 0 && !c.has(crate::client::flags::CLOSE_ASAP) {
+                with_output.push(key);
+            }
         }
         for key in to_close {
             self.close_client(key);
+        }
+        // A soft output limit also runs out while no new output arrives (Redis checks in
+        // clientsCron too).
+        for key in with_output {
+            self.output_appended(key);
         }
     }
 

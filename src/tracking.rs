@@ -283,12 +283,7 @@ fn deliver_marked(srv: &mut Server, current: &mut Option<&mut Client>, id: u64) 
         return;
     }
     if let Some(&key) = srv.client_ids.get(&id) {
-        if let Some(Some(c)) = srv.clients.get_mut(key) {
-            if !c.pending_write {
-                c.pending_write = true;
-                srv.pending_writes.push(key);
-            }
-        }
+        srv.output_appended(key);
     }
 }
 

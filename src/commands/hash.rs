@@ -361,6 +361,7 @@ fn hrandfield(ctx: &mut Ctx) -> CmdResult {
 
 /// HRANDFIELD with a count (hrandfieldWithCountCommand) and its four strategies.
 fn hrandfield_count(ctx: &mut Ctx, key: &[u8], l: i64, withvalues: bool) -> CmdResult {
+    let stop = ctx.srv.reply_stop_bytes(ctx.client);
     let (h, r) = read_hash(ctx, key)?;
     let Some(h) = h else {
         r.array_len(0);
@@ -399,11 +400,14 @@ fn hrandfield_count(ctx: &mut Ctx, key: &[u8], l: i64, withvalues: bool) -> CmdR
                 for _ in 0..count {
                     let (f, v) = h.random_pair().expect("not empty");
                     entry(r, f, v);
+                    if r.pending() > stop {
+                        break;
+                    }
                 }
             }
             Ref::Small(lp) => {
                 let mut left = count as usize;
-                while left > 0 {
+                while left > 0 && r.pending() <= stop {
                     let n = left.min(HRANDFIELD_RANDOM_SAMPLE_LIMIT);
                     left -= n;
                     for (f, v) in lp.random_pairs(n, crate::db::dict::next_rand) {

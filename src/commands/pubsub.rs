@@ -43,11 +43,11 @@ fn deliver(
         }
     }
     if let Some(Some(c)) = srv.clients.get_mut(key) {
-        f(c);
-        if !c.pending_write {
-            c.pending_write = true;
-            srv.pending_writes.push(key);
+        if c.has(crate::client::flags::CLOSE_ASAP) {
+            return;
         }
+        f(c);
+        srv.output_appended(key);
     }
 }
 

@@ -992,11 +992,11 @@ pub fn feed_monitors(srv: &mut Server, c: &Client, db: usize, argv: &[Bytes]) {
     let keys = srv.monitors.clone();
     for k in keys {
         if let Some(Some(m)) = srv.clients.get_mut(k) {
-            m.reply.raw(&line);
-            if !m.pending_write {
-                m.pending_write = true;
-                srv.pending_writes.push(k);
+            if m.has(crate::client::flags::CLOSE_ASAP) {
+                continue;
             }
+            m.reply.raw(&line);
+            srv.output_appended(k);
         }
     }
 }

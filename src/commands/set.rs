@@ -349,6 +349,7 @@ fn srandmember_with_count(ctx: &mut Ctx) -> CmdResult {
     };
     let key = ctx.arg(1);
     rehash_on_sample(ctx, key, count);
+    let stop = ctx.srv.reply_stop_bytes(ctx.client);
     let (s, r) = read_set(ctx, key)?;
     let Some(s) = s else {
         r.array_len(0);
@@ -365,6 +366,9 @@ fn srandmember_with_count(ctx: &mut Ctx) -> CmdResult {
         r.array_len(count as usize);
         for _ in 0..count {
             reply_lp(r, s.random().expect("not empty"));
+            if r.pending() > stop {
+                break;
+            }
         }
         return Ok(());
     }

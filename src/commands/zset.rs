@@ -885,6 +885,7 @@ fn zrandmember(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn zrandmember_count(ctx: &mut Ctx, key: &[u8], l: i64, withscores: bool) -> CmdResult {
+    let stop = ctx.srv.reply_stop_bytes(ctx.client);
     let (z, r) = match read_zset(ctx, key)? {
         (None, r) => {
             r.array_len(0);
@@ -905,7 +906,7 @@ fn zrandmember_count(ctx: &mut Ctx, key: &[u8], l: i64, withscores: bool) -> Cmd
     if !uniq || count == 1 {
         r.array_len(items_len(r, count as usize, withscores));
         let mut left = count;
-        while left > 0 {
+        while left > 0 && r.pending() <= stop {
             let batch = left.min(1000);
             left -= batch;
             for (e, s) in z.random_with_repeats(batch as usize) {
