@@ -157,26 +157,39 @@ impl Server {
 
     /// CLIENT PAUSE: does command `id` have to wait? (Replicas are never paused; a WRITE pause
     /// holds commands that may replicate, including an EXEC of such commands.)
-    fn is_paused_for_command(&self, c: &Client, id: usize) -> bool {
+    fn is_paused_for_command(&self, c: &Client, id: usize, cflags: u64) -> bool {
         let Some(write_only) = self.paused() else {
             return false;
         };
-        if c.has(cf::SLAVE) || c.has(cf::MASTER) {
+        // Replicas are never paused; the master link is, like any client (its stream is
+        // still read, so the replica's read offset runs ahead of the applied one).
+        if c.has(cf::SLAVE) {
             return false;
         }
         if !write_only {
             return true;
         }
         let spec = self.commands.entries[id].spec;
-        spec.has(flags::WRITE | flags::MAY_REPLICATE)
+        cflags & (flags::WRITE | flags::MAY_REPLICATE) != 0
             || spec.name == "exec" && c.multi_queue.iter().any(|q| self.argv_is_write(&q.argv))
+    }
+
+    /// The flags command `id` runs with: its own, or for EVAL and FCALL its script's
+    /// (evalGetCommandFlags / fcallGetCommandFlags).
+    fn effective_flags(&self, id: usize, argv: &[Bytes]) -> u64 {
+        let spec = self.commands.entries[id].spec;
+        if spec.group == crate::command::Group::Scripting && spec.has(flags::NO_MANDATORY_KEYS) {
+            self.script_command_flags(spec.name, argv, spec.flags)
+        } else {
+            spec.flags
+        }
     }
 
     fn argv_is_write(&self, argv: &[Bytes]) -> bool {
         match self.commands.lookup(argv) {
-            Lookup::Found(id) => self.commands.entries[id]
-                .spec
-                .has(flags::WRITE | flags::MAY_REPLICATE),
+            Lookup::Found(id) => {
+                self.effective_flags(id, argv) & (flags::WRITE | flags::MAY_REPLICATE) != 0
+            }
             _ => false,
         }
     }
@@ -352,13 +365,7 @@ impl Server {
             (0, 0)
         };
         // EVAL and FCALL are checked with their script's flags (evalGetCommandFlags).
-        let cflags = if spec.group == crate::command::Group::Scripting
-            && spec.has(flags::NO_MANDATORY_KEYS)
-        {
-            self.script_command_flags(spec.name, argv, spec.flags)
-        } else {
-            spec.flags
-        };
+        let cflags = self.effective_flags(id, argv);
         let is_write = cflags & flags::WRITE != 0 || mflags & flags::WRITE != 0;
         let is_read = cflags & flags::READONLY != 0 || mflags & flags::READONLY != 0;
         let is_denystale = cflags & flags::STALE == 0 || minv & flags::STALE != 0;
@@ -468,7 +475,7 @@ impl Server {
             );
             return false;
         }
-        if self.is_paused_for_command(c, id) {
+        if self.is_paused_for_command(c, id, cflags) {
             return true;
         }
         if c.has(cf::MULTI)
