@@ -187,6 +187,14 @@ fn debugCommand(ctx: &mut Ctx) -> CmdResult {
                 Err(e) => return Err(CmdError::err(e)),
             }
         }
+        ("replicate", 3..) => {
+            // Feed the arguments to the replicas as if a command had produced them, in the
+            // stream's current db, and nowhere else (not executed, not in the AOF).
+            let args = ctx.argv[2..].to_vec();
+            let db = ctx.srv.repl.slaveseldb;
+            ctx.srv.feed_replicas(db, &args);
+            ctx.reply().ok();
+        }
         ("sleep", 3) => {
             let secs = crate::util::numbers::strtod(ctx.arg(2)).value;
             let us = (secs * 1e6) as i64;
