@@ -177,6 +177,8 @@ pub struct Client {
     /// counts for the client whose command is about to run (Redis's last_memory_usage, so
     /// that command's own arguments are not held against it twice).
     pub memory_at_last_batch: usize,
+    /// When the reply buffer's peak was last reset (ms).
+    pub reply_peak_reset_ms: i64,
     pub watched: Vec<(usize, Bytes)>,
     pub channels: HashSet<Bytes>,
     pub patterns: Vec<Bytes>,
@@ -244,6 +246,7 @@ impl Client {
             multi_argv_bytes: 0,
             executing_argv_mem: 0,
             memory_at_last_batch: 0,
+            reply_peak_reset_ms: now_ms,
             watched: Vec::new(),
             channels: HashSet::new(),
             patterns: Vec::new(),
@@ -319,11 +322,7 @@ impl Client {
         let argv = self.argv_mem();
         // The reply buffer counts at its real allocation (Redis's buf_usable_size).
         let total = obuf
-            + self
-                .reply
-                .buf
-                .capacity()
-                .max(crate::resp::reply::REPLY_CHUNK_BYTES)
+            + self.reply.buf.capacity()
             + self.querybuf.capacity()
             + self.qb_consumed
             + argv
@@ -400,7 +399,7 @@ impl Client {
             self.querybuf.capacity() - self.querybuf.len(),
             self.argv_mem(),
             self.multi_argv_bytes,
-            crate::resp::reply::REPLY_CHUNK_BYTES,
+            self.reply.buf.capacity(),
             self.reply.peak.min(crate::resp::reply::REPLY_CHUNK_BYTES),
             self.reply.pending().min(crate::resp::reply::REPLY_CHUNK_BYTES),
             self.output_list_bytes().div_ceil(crate::resp::reply::REPLY_CHUNK_BYTES),

@@ -191,6 +191,11 @@ pub struct Server {
     /// DEBUG PAUSE-CRON.
     pub cron_paused: bool,
     pub active_expire_enabled: bool,
+    /// DEBUG REPLYBUFFER RESIZING: cron resizes reply buffers to their peak.
+    pub reply_buffer_resizing: bool,
+    /// DEBUG REPLYBUFFER PEAK-RESET-TIME: how often (ms) a reply buffer's peak is reset, so an
+    /// idle client's buffer shrinks; negative is never.
+    pub reply_buffer_peak_reset_ms: i64,
     pub executable: String,
     pub run_id: String,
     /// Replication: ids, offsets, backlog, replicas, and the link to our master.
@@ -260,6 +265,9 @@ pub fn ustime() -> i64 {
         .map(|d| d.as_micros() as i64)
         .unwrap_or(0)
 }
+
+/// Default period of the reply buffer peak reset (Redis's REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME).
+pub const REPLY_BUFFER_PEAK_RESET_MS: i64 = 5000;
 
 /// Redis's LRU clock resolution and width.
 pub const LRU_CLOCK_RESOLUTION_MS: i64 = 1000;
@@ -353,6 +361,8 @@ impl Server {
             pause_failover: false,
             cron_paused: false,
             active_expire_enabled: true,
+            reply_buffer_resizing: true,
+            reply_buffer_peak_reset_ms: REPLY_BUFFER_PEAK_RESET_MS,
             executable,
             run_id: random_hex(40),
             repl: crate::replication::Replication::new(),
@@ -548,7 +558,15 @@ impl Server {
                 continue;
             }
             resize_query_buffer(c, now);
-            c.reply.peak = c.reply.pending();
+            if self.reply_buffer_resizing {
+                c.reply.resize_to_peak();
+            }
+            if self.reply_buffer_peak_reset_ms >= 0
+                && now - c.reply_peak_reset_ms >= self.reply_buffer_peak_reset_ms
+            {
+                c.reply.peak = c.reply.pending();
+                c.reply_peak_reset_ms = now;
+            }
             if c.reply.pending() > 0 && !c.has(crate::client::flags::CLOSE_ASAP) {
                 with_output.push(key);
             }

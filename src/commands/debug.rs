@@ -227,6 +227,21 @@ fn debugCommand(ctx: &mut Ctx) -> CmdResult {
             ctx.reply().raw(b"+OK\r\n");
         }
         ("replybuffer", 4) => {
+            let what = ctx.arg(2).to_ascii_lowercase();
+            let v = ctx.arg(3);
+            match &what[..] {
+                b"peak-reset-time" => {
+                    ctx.srv.reply_buffer_peak_reset_ms = if crate::command::args::is(v, "never") {
+                        -1
+                    } else if crate::command::args::is(v, "reset") {
+                        crate::server::REPLY_BUFFER_PEAK_RESET_MS
+                    } else {
+                        parse_i64(v)?
+                    };
+                }
+                b"resizing" => ctx.srv.reply_buffer_resizing = parse_i64(v)? != 0,
+                _ => return Err(CmdError::err("Wrong argument to REPLYBUFFER")),
+            }
             ctx.reply().ok();
         }
         ("jmap", _) => {

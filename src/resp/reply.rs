@@ -8,6 +8,8 @@
 /// Size of Redis's per-client static reply buffer; output beyond it goes to Redis's reply
 /// list, which is what CLIENT LIST `oll`/`omem` and output buffer limits measure.
 pub const REPLY_CHUNK_BYTES: usize = 16 * 1024;
+/// The smallest a client's reply buffer is shrunk to (Redis's PROTO_REPLY_MIN_BYTES).
+pub const REPLY_MIN_BYTES: usize = 1024;
 
 /// A client's pending output plus the protocol version it speaks.
 #[derive(Debug)]
@@ -18,7 +20,8 @@ pub struct ReplyBuf {
     pub sent: usize,
     /// 2 or 3.
     pub resp: u8,
-    /// Largest pending output seen since the last cron check (CLIENT LIST `rbp`).
+    /// Largest pending output seen since the peak was last reset (CLIENT LIST `rbp`), which
+    /// the reply buffer is resized to from cron.
     pub peak: usize,
 }
 
@@ -38,7 +41,7 @@ pub enum Aggregate {
 impl Default for ReplyBuf {
     fn default() -> Self {
         ReplyBuf {
-            buf: Vec::new(),
+            buf: Vec::with_capacity(REPLY_MIN_BYTES),
             sent: 0,
             resp: 2,
             peak: 0,
@@ -47,6 +50,27 @@ impl Default for ReplyBuf {
 }
 
 impl ReplyBuf {
+    /// Resize an empty buffer toward its recent peak (Redis's clientsCronResizeOutputBuffer):
+    /// halve-or-better down to what the peak needs (at least [`REPLY_MIN_BYTES`]), or double
+    /// when the peak filled it, up to [`REPLY_CHUNK_BYTES`]. Returns whether it changed.
+    pub fn resize_to_peak(&mut self) -> bool {
+        if self.pending() != 0 {
+            return false;
+        }
+        let cap = self.buf.capacity();
+        let peak = self.peak.min(REPLY_CHUNK_BYTES);
+        let target = if cap / 2 >= REPLY_MIN_BYTES && peak < cap / 2 {
+            REPLY_MIN_BYTES.max(peak + 1)
+        } else if cap < REPLY_CHUNK_BYTES && peak >= cap {
+            REPLY_CHUNK_BYTES.min((cap * 2).max(REPLY_MIN_BYTES))
+        } else {
+            return false;
+        };
+        self.buf = Vec::with_capacity(target);
+        self.sent = 0;
+        true
+    }
+
     /// Bytes still waiting to be written.
     #[inline]
     pub fn pending(&self) -> usize {
@@ -63,8 +87,10 @@ impl ReplyBuf {
         if self.sent == self.buf.len() {
             self.buf.clear();
             self.sent = 0;
-            if self.buf.capacity() > 64 * 1024 {
-                self.buf.shrink_to(16 * 1024);
+            // What a big reply needed past the chunk size goes once written, as Redis
+            // frees its reply list and keeps only the client's buffer.
+            if self.buf.capacity() > REPLY_CHUNK_BYTES {
+                self.buf.shrink_to(REPLY_CHUNK_BYTES);
             }
         }
     }
