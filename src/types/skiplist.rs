@@ -396,58 +396,61 @@ impl SkipList {
         }
     }
 
-    /// 1-based rank of (score, ele), or 0 when absent (zslGetRank).
-    pub fn rank(&self, score: f64, ele: &[u8]) -> usize {
+    /// The search every lookup shares: from the header down the levels, move forward while
+    /// `go(next, rank of next)` holds; after each level `stop(node, rank)` may end the
+    /// walk. Returns the node reached, its 1-based rank (0 for the header) and whether
+    /// `stop` ended the walk. `go` and `stop` get live nodes (never the header for `go`).
+    fn descend(
+        &self,
+        mut go: impl FnMut(*mut Head, usize) -> bool,
+        mut stop: impl FnMut(*mut Head, usize) -> bool,
+    ) -> (*mut Head, usize, bool) {
+        let mut x = self.hdr();
         let mut rank = 0;
-        let hdr = self.hdr();
-        let mut x = hdr;
-        // SAFETY: the walk follows live forward links only.
+        // SAFETY: the walk follows live forward links only, at levels each node has.
         unsafe {
             for i in (0..self.level).rev() {
                 loop {
                     let l = *level_ptr(x, i);
-                    if l.forward.is_null() {
+                    if l.forward.is_null() || !go(l.forward, rank + l.span) {
                         break;
                     }
-                    let fs = (*l.forward).score;
-                    if fs < score || (fs == score && ele_of(l.forward) <= ele) {
-                        rank += l.span;
-                        x = l.forward;
-                    } else {
-                        break;
-                    }
+                    rank += l.span;
+                    x = l.forward;
                 }
-                if x != hdr && ele_of(x) == ele {
-                    return rank;
+                if stop(x, rank) {
+                    return (x, rank, true);
                 }
             }
         }
-        0
+        (x, rank, false)
+    }
+
+    /// 1-based rank of (score, ele), or 0 when absent (zslGetRank).
+    pub fn rank(&self, score: f64, ele: &[u8]) -> usize {
+        let hdr = self.hdr();
+        // SAFETY (closures): `descend` passes live nodes only.
+        let (_, rank, found) = self.descend(
+            |f, _| unsafe {
+                let fs = (*f).score;
+                fs < score || (fs == score && ele_of(f) <= ele)
+            },
+            |x, _| x != hdr && unsafe { ele_of(x) } == ele,
+        );
+        if found {
+            rank
+        } else {
+            0
+        }
     }
 
     /// The node at 1-based `rank` (zslGetElementByRank).
     pub fn by_rank(&self, rank: usize) -> Option<NodeId<'_>> {
-        let mut traversed = 0;
         let hdr = self.hdr();
-        let mut x = hdr;
-        // SAFETY: the walk follows live forward links only.
-        unsafe {
-            for i in (0..self.level).rev() {
-                loop {
-                    let l = *level_ptr(x, i);
-                    if !l.forward.is_null() && traversed + l.span <= rank {
-                        traversed += l.span;
-                        x = l.forward;
-                    } else {
-                        break;
-                    }
-                }
-                if traversed == rank {
-                    return if x == hdr { None } else { NodeId::new(x) };
-                }
-            }
+        match self.descend(|_, r| r <= rank, |_, r| r == rank) {
+            (x, _, true) if x != hdr => NodeId::new(x),
+            _ => None,
         }
-        None
     }
 
     /// The first node for which `past_min` is true, assuming it is monotonic along the list
@@ -456,26 +459,13 @@ impl SkipList {
         &self,
         past_min: impl Fn(f64, &[u8]) -> bool,
     ) -> Option<(NodeId<'_>, usize)> {
-        let mut x = self.hdr();
-        let mut rank = 0;
-        // SAFETY: the walk follows live forward links only.
-        unsafe {
-            for i in (0..self.level).rev() {
-                loop {
-                    let l = *level_ptr(x, i);
-                    if l.forward.is_null() {
-                        break;
-                    }
-                    if !past_min((*l.forward).score, ele_of(l.forward)) {
-                        rank += l.span;
-                        x = l.forward;
-                    } else {
-                        break;
-                    }
-                }
-            }
-            NodeId::new((*level_ptr(x, 0)).forward).map(|id| (id, rank + 1))
-        }
+        // SAFETY (closure): `descend` passes live nodes only.
+        let (x, rank, _) = self.descend(
+            |f, _| !past_min(unsafe { (*f).score }, unsafe { ele_of(f) }),
+            |_, _| false,
+        );
+        // SAFETY: `x` is the header or a live node; both have level 0.
+        NodeId::new(unsafe { (*level_ptr(x, 0)).forward }).map(|id| (id, rank + 1))
     }
 
     /// The last node for which `within_max` is true, assuming it is monotonic along the list
@@ -484,27 +474,12 @@ impl SkipList {
         &self,
         within_max: impl Fn(f64, &[u8]) -> bool,
     ) -> Option<(NodeId<'_>, usize)> {
-        let hdr = self.hdr();
-        let mut x = hdr;
-        let mut rank = 0;
-        // SAFETY: the walk follows live forward links only.
-        unsafe {
-            for i in (0..self.level).rev() {
-                loop {
-                    let l = *level_ptr(x, i);
-                    if l.forward.is_null() {
-                        break;
-                    }
-                    if within_max((*l.forward).score, ele_of(l.forward)) {
-                        rank += l.span;
-                        x = l.forward;
-                    } else {
-                        break;
-                    }
-                }
-            }
-        }
-        if x == hdr {
+        // SAFETY (closure): `descend` passes live nodes only.
+        let (x, rank, _) = self.descend(
+            |f, _| within_max(unsafe { (*f).score }, unsafe { ele_of(f) }),
+            |_, _| false,
+        );
+        if x == self.hdr() {
             None
         } else {
             NodeId::new(x).map(|id| (id, rank))
